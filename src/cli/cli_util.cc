@@ -1,0 +1,34 @@
+#include "cli/cli_util.h"
+
+#include <charconv>
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace officina::cli {
+
+void report(const Error& error) {
+  std::fprintf(stderr, "officina: error: %s\n", error.message.c_str());
+  exit_code() = 1;
+}
+
+Result<std::vector<int32_t>> parse_token_list(std::string_view text) {
+  std::vector<int32_t> ids;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view item = text.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    int32_t value = 0;
+    auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (item.empty() || ec != std::errc() || ptr != item.data() + item.size())
+      return fail("--tokens: '{}' is not a token id (expected a comma-separated list such as 1,2,3)", item);
+    ids.push_back(value);
+    start = end + 1;
+  }
+  return ids;
+}
+
+}  // namespace officina::cli

@@ -1,0 +1,20 @@
+// Small helpers shared by the subcommands: error reporting and parsing of
+// option values that CLI11 does not parse itself.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+
+namespace officina::cli {
+
+// Prints "officina: error: MESSAGE" to stderr and sets the exit code to 1.
+void report(const Error& error);
+
+// "1,2,3" -> {1, 2, 3}; errors name the offending item.
+Result<std::vector<int32_t>> parse_token_list(std::string_view text);
+
+}  // namespace officina::cli

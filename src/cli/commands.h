@@ -1,0 +1,21 @@
+// Each subcommand lives in its own file and registers itself on the CLI11 app
+// with add_<name>_command(app). The callback runs the command and sets the
+// process exit code through CommandStatus.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace officina::cli {
+
+// The exit code the chosen subcommand asks for (0 by default).
+int& exit_code();
+
+void add_info_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_logits_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
+void add_model_command(CLI::App& app);
+void add_twin_command(CLI::App& app);
+
+}  // namespace officina::cli

@@ -1,0 +1,76 @@
+#include "generate/generator.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace officina {
+
+std::string_view finish_reason_name(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::Length: return "length";
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Callback: return "callback";
+  }
+  return "?";
+}
+
+Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_t slot,
+                                std::span<const int32_t> prompt, const GenerateOptions& options,
+                                const TextCallback& on_text) {
+  using Clock = std::chrono::steady_clock;
+  if (prompt.empty()) return fail("generate: the prompt has no tokens");
+  OFFICINA_CHECK(options.sampling.validate());
+  if (static_cast<int64_t>(prompt.size()) >= cache.context())
+    return fail("context full: the prompt has {} tokens but the context holds {} (raise --ctx)", prompt.size(),
+                cache.context());
+  const Tokenizer& tokenizer = transformer.model().tokenizer();
+  GenerateResult result;
+  result.prompt_tokens = static_cast<int64_t>(prompt.size());
+  cache.clear(slot);
+
+  std::vector<float> logits;
+  std::vector<BatchRow> rows;
+  auto t0 = Clock::now();
+  const int64_t chunk = std::max<int64_t>(1, options.prefill_chunk);
+  for (int64_t start = 0; start < static_cast<int64_t>(prompt.size()); start += chunk) {
+    int64_t end = std::min<int64_t>(start + chunk, static_cast<int64_t>(prompt.size()));
+    rows.clear();
+    for (int64_t i = start; i < end; ++i)
+      rows.push_back({prompt[i], slot, static_cast<int32_t>(i), -1, i + 1 == static_cast<int64_t>(prompt.size())});
+    OFFICINA_CHECK(transformer.forward(rows, cache, logits));
+  }
+  auto t1 = Clock::now();
+  result.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
+
+  Sampler sampler(options.sampling);
+  TokenStreamDecoder decoder(tokenizer);
+  std::vector<int32_t> history(prompt.begin(), prompt.end());
+  bool stopped_by_callback = false;
+  auto emit = [&](const std::string& piece) {
+    if (piece.empty()) return;
+    result.text += piece;
+    if (on_text && !on_text(piece)) stopped_by_callback = true;
+  };
+  for (int64_t step = 0; step < options.max_tokens; ++step) {
+    int32_t token = sampler.sample(logits, history);
+    if (options.stop_at_end_of_generation && tokenizer.is_end_of_generation(token)) {
+      result.finish = FinishReason::Stop;
+      break;
+    }
+    result.tokens.push_back(token);
+    history.push_back(token);
+    emit(decoder.feed(token));
+    if (stopped_by_callback) {
+      result.finish = FinishReason::Callback;
+      break;
+    }
+    if (step + 1 == options.max_tokens) break;
+    BatchRow row{token, slot, static_cast<int32_t>(history.size() - 1), -1, true};
+    OFFICINA_CHECK(transformer.forward(std::span(&row, 1), cache, logits));
+  }
+  emit(decoder.flush());
+  result.generate_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
+  return result;
+}
+
+}  // namespace officina

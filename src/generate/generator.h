@@ -1,0 +1,51 @@
+// The generation loop: prefill a prompt into one KV-cache slot (in chunks),
+// then decode token by token with a Sampler until max_tokens, an
+// end-of-generation token, or a callback asks to stop. Text is streamed
+// through a TokenStreamDecoder so callbacks only see complete UTF-8.
+// Thread-safety: one call at a time per Transformer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "generate/sampler.h"
+#include "model/kv_cache.h"
+#include "model/transformer.h"
+
+namespace officina {
+
+struct GenerateOptions {
+  int64_t max_tokens = 128;
+  SamplingParams sampling;
+  bool stop_at_end_of_generation = true;
+  int64_t prefill_chunk = 256;  // prompt rows per forward call
+};
+
+enum class FinishReason { Length, Stop, Callback };
+std::string_view finish_reason_name(FinishReason reason);  // "length", "stop", "callback"
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;  // generated ids (the end-of-generation token excluded)
+  std::string text;
+  FinishReason finish = FinishReason::Length;
+  int64_t prompt_tokens = 0;
+  double prompt_seconds = 0;
+  double generate_seconds = 0;
+};
+
+// on_text(piece) receives text as it completes; returning false stops.
+using TextCallback = std::function<bool(std::string_view piece)>;
+
+// Fails when the prompt is empty or the context fills up before max_tokens
+// ("context full: ..."; the tokens generated so far are lost with the error,
+// so callers size the cache to prompt + max_tokens).
+Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_t slot,
+                                std::span<const int32_t> prompt, const GenerateOptions& options,
+                                const TextCallback& on_text = {});
+
+}  // namespace officina

@@ -1,0 +1,131 @@
+#include "model/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "tensor/matmul.h"
+#include "tensor/ops.h"
+#include "tensor/quantize.h"
+
+namespace officina {
+
+Transformer::Transformer(const Model& model, ThreadPool& pool) : model_(model), pool_(pool) {
+  scores_.resize(static_cast<size_t>(pool.size()));
+}
+
+namespace {
+const float* f32(const TensorView& t) { return reinterpret_cast<const float*>(t.data); }
+
+Result<void> check_batch(std::span<const BatchRow> batch, const ModelConfig& c, const KvCache& cache) {
+  std::unordered_map<int32_t, int64_t> next;  // slot -> next position it may take
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const BatchRow& r = batch[i];
+    if (r.token < 0 || r.token >= c.vocab_size)
+      return fail("batch row {}: token id {} outside the vocabulary [0, {})", i, r.token, c.vocab_size);
+    if (r.slot < 0 || r.slot >= cache.slots())
+      return fail("batch row {}: slot {} outside [0, {})", i, r.slot, cache.slots());
+    if (r.pos < 0) return fail("batch row {}: negative position {}", i, r.pos);
+    if (r.pos >= cache.context())
+      return fail("context full: position {} >= context {} (start a new sequence or raise --ctx)", r.pos,
+                  cache.context());
+    if (r.adapter >= 0) return fail("batch row {}: adapter {} requested but no adapters are loaded", i, r.adapter);
+    auto it = next.find(r.slot);
+    int64_t expected = it == next.end() ? cache.length(r.slot) : it->second;
+    // A slot may restart earlier (rewind), but never skip positions.
+    if (it == next.end() ? r.pos > expected : r.pos != expected)
+      return fail("batch row {}: slot {} position {} does not follow position {}", i, r.slot, r.pos, expected - 1);
+    next[r.slot] = r.pos + 1;
+  }
+  return {};
+}
+}  // namespace
+
+Result<void> Transformer::forward(std::span<const BatchRow> batch, KvCache& cache, std::vector<float>& logits) {
+  const ModelConfig& c = model_.config();
+  const ModelWeights& w = model_.weights();
+  OFFICINA_CHECK(check_batch(batch, c, cache));
+  if (cache.kv_dim() != c.kv_dim()) return fail("KV cache was made for another model (kv_dim {} vs {})",
+                                                cache.kv_dim(), c.kv_dim());
+  const int64_t n = static_cast<int64_t>(batch.size());
+  if (n == 0) {
+    logits.clear();
+    return {};
+  }
+  const int64_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.ffn_dim;
+  const float eps = static_cast<float>(c.rms_eps), theta = static_cast<float>(c.rope_theta);
+  x_.resize(n * dim);
+  xn_.resize(n * dim);
+  q_.resize(n * q_dim);
+  k_.resize(n * kv_dim);
+  v_.resize(n * kv_dim);
+  attn_.resize(n * q_dim);
+  gate_.resize(n * ffn);
+  up_.resize(n * ffn);
+  out_.resize(n * dim);
+
+  for (int64_t i = 0; i < n; ++i) dequantize_row(w.token_embd.dtype, w.token_embd.row(batch[i].token), &x_[i * dim], dim);
+  for (const BatchRow& r : batch) cache.set_length(r.slot, std::min<int64_t>(cache.length(r.slot), r.pos));
+
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& lw = w.layers[l];
+    for (int64_t i = 0; i < n; ++i) rms_norm(&x_[i * dim], f32(lw.attn_norm), &xn_[i * dim], dim, eps);
+    matmul(lw.wq, xn_.data(), q_.data(), n, pool_);
+    matmul(lw.wk, xn_.data(), k_.data(), n, pool_);
+    matmul(lw.wv, xn_.data(), v_.data(), n, pool_);
+    for (int64_t i = 0; i < n; ++i) {
+      const BatchRow& r = batch[i];
+      for (int64_t h = 0; h < c.n_heads; ++h) rope_interleaved(&q_[i * q_dim + h * c.head_dim], c.head_dim, r.pos, theta);
+      for (int64_t h = 0; h < c.n_kv_heads; ++h)
+        rope_interleaved(&k_[i * kv_dim + h * c.head_dim], c.head_dim, r.pos, theta);
+      std::copy_n(&k_[i * kv_dim], kv_dim, cache.key(l, r.slot, r.pos));
+      std::copy_n(&v_[i * kv_dim], kv_dim, cache.value(l, r.slot, r.pos));
+    }
+    attention(batch, l, cache);
+    matmul(lw.wo, attn_.data(), out_.data(), n, pool_);
+    for (int64_t i = 0; i < n * dim; ++i) x_[i] += out_[i];
+
+    for (int64_t i = 0; i < n; ++i) rms_norm(&x_[i * dim], f32(lw.ffn_norm), &xn_[i * dim], dim, eps);
+    matmul(lw.w_gate, xn_.data(), gate_.data(), n, pool_);
+    matmul(lw.w_up, xn_.data(), up_.data(), n, pool_);
+    swiglu(gate_.data(), up_.data(), gate_.data(), n * ffn);
+    matmul(lw.w_down, gate_.data(), out_.data(), n, pool_);
+    for (int64_t i = 0; i < n * dim; ++i) x_[i] += out_[i];
+  }
+  for (const BatchRow& r : batch) cache.set_length(r.slot, std::max<int64_t>(cache.length(r.slot), r.pos + 1));
+
+  // Output head only for the rows that asked for logits.
+  int64_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!batch[i].want_logits) continue;
+    rms_norm(&x_[i * dim], f32(w.output_norm), &xn_[m * dim], dim, eps);
+    ++m;
+  }
+  logits.resize(static_cast<size_t>(m * c.vocab_size));
+  if (m > 0) matmul(w.output, xn_.data(), logits.data(), m, pool_);
+  return {};
+}
+
+void Transformer::attention(std::span<const BatchRow> batch, int64_t layer, KvCache& cache) {
+  const ModelConfig& c = model_.config();
+  const int64_t hd = c.head_dim, q_dim = c.q_dim(), group = c.n_heads / c.n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t n = static_cast<int64_t>(batch.size());
+  pool_.run(n * c.n_heads, [&](int64_t task, int thread) {
+    const int64_t i = task / c.n_heads, h = task % c.n_heads, kv_h = h / group;
+    const BatchRow& r = batch[i];
+    const int64_t start = c.sliding_window > 0 ? std::max<int64_t>(0, r.pos - c.sliding_window + 1) : 0;
+    const int64_t count = r.pos - start + 1;
+    std::vector<float>& s = scores_[static_cast<size_t>(thread)];
+    if (static_cast<int64_t>(s.size()) < count) s.resize(static_cast<size_t>(cache.context()));
+    const float* q = &q_[i * q_dim + h * hd];
+    for (int64_t j = 0; j < count; ++j)
+      s[j] = dot_f32(q, cache.key(layer, r.slot, start + j) + kv_h * hd, hd) * scale;
+    softmax(s.data(), count);
+    float* out = &attn_[i * q_dim + h * hd];
+    std::fill_n(out, hd, 0.0f);
+    for (int64_t j = 0; j < count; ++j) axpy(s[j], cache.value(layer, r.slot, start + j) + kv_h * hd, out, hd);
+  });
+}
+
+}  // namespace officina

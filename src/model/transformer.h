@@ -1,0 +1,56 @@
+// The forward pass of the Llama/Mistral decoder over a batch of tokens.
+// Each batch row carries its token, its sequence slot in the KV cache, its
+// position and its adapter (DESIGN: "batches from the start"): single-prompt
+// prefill is a batch of one slot's consecutive positions, decoding is one row
+// per running sequence. Rows may belong to different slots.
+// Per layer: x += Wo·attn(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x));
+//            x += Wdown·(silu(Wgate·n(x)) ⊙ Wup·n(x)),  n = RMSNorm.
+// Thread-safety: one forward() at a time per Transformer (it owns scratch).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/error.h"
+#include "base/thread_pool.h"
+#include "model/kv_cache.h"
+#include "model/model.h"
+
+namespace officina {
+
+struct BatchRow {
+  int32_t token = 0;
+  int32_t slot = 0;
+  int32_t pos = 0;
+  int32_t adapter = -1;      // -1: base model only
+  bool want_logits = false;  // compute the output head for this row
+};
+
+class Transformer {
+ public:
+  Transformer(const Model& model, ThreadPool& pool);
+
+  // Runs the batch, writing each row's K/V into `cache` at (slot, pos).
+  // Attention of a row sees positions [pos - window + 1, pos] of its slot
+  // (window = the model's sliding window, or all). Rows of one slot must come
+  // in increasing position order and positions must be contiguous with what
+  // the slot already holds. Logits of rows with want_logits go to `logits`
+  // ([rows wanting logits, vocab], in batch order).
+  // Fails on a bad token id, slot, position beyond the cache context
+  // ("context full: position 2048 >= context 2048"), or a gap in positions.
+  Result<void> forward(std::span<const BatchRow> batch, KvCache& cache, std::vector<float>& logits);
+
+  const Model& model() const { return model_; }
+
+ private:
+  void attention(std::span<const BatchRow> batch, int64_t layer, KvCache& cache);
+
+  const Model& model_;
+  ThreadPool& pool_;
+  // Scratch, resized per batch and reused.
+  std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, out_;
+  std::vector<std::vector<float>> scores_;  // per thread, one context row
+};
+
+}  // namespace officina

@@ -1,0 +1,218 @@
+// Highway kernels for float rows: F32 / F16 / BF16 dot products, the
+// four-row F32 dot used by prefill, and f16/bf16 -> f32 row conversion.
+// Compiled once per SIMD target (foreach_target); the functions at the end
+// dispatch to the best target at run time.
+//
+// Summation order: vector lanes accumulate independently and are reduced at
+// the end, then a scalar tail is added; so a result depends on the target's
+// vector width (AVX2 vs AVX3 differ in the last bits) but never on threads or
+// on how rows are grouped.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "tensor/dot_kernels.cc"
+#include <hwy/foreach_target.h>  // must come before highway.h
+
+#include <hwy/highway.h>
+
+#include <type_traits>
+
+#include "tensor/half.h"
+#include "tensor/kernels.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace officina::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Four accumulators hide the FMA latency for one long row.
+float DotF32(const float* a, const float* b, int64_t n) {
+  const hn::ScalableTag<float> d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  auto acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
+  int64_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    acc0 = hn::MulAdd(hn::LoadU(d, a + i), hn::LoadU(d, b + i), acc0);
+    acc1 = hn::MulAdd(hn::LoadU(d, a + i + N), hn::LoadU(d, b + i + N), acc1);
+    acc2 = hn::MulAdd(hn::LoadU(d, a + i + 2 * N), hn::LoadU(d, b + i + 2 * N), acc2);
+    acc3 = hn::MulAdd(hn::LoadU(d, a + i + 3 * N), hn::LoadU(d, b + i + 3 * N), acc3);
+  }
+  for (; i + N <= n; i += N) acc0 = hn::MulAdd(hn::LoadU(d, a + i), hn::LoadU(d, b + i), acc0);
+  const auto acc = hn::Add(hn::Add(acc0, acc1), hn::Add(acc2, acc3));
+  float sum = hn::GetLane(hn::SumOfLanes(d, acc));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// One weight row against one x row with the per-row accumulation pattern of
+// DotF32x4 (two accumulators, even and odd vectors), so a prefill row's
+// result does not depend on whether it fell into a group of four.
+float DotF32x1(const float* w, const float* x, int64_t n) {
+  const hn::ScalableTag<float> d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  auto a0 = hn::Zero(d), a1 = hn::Zero(d);
+  int64_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    a0 = hn::MulAdd(hn::LoadU(d, w + i), hn::LoadU(d, x + i), a0);
+    a1 = hn::MulAdd(hn::LoadU(d, w + i + N), hn::LoadU(d, x + i + N), a1);
+  }
+  if (i + N <= n) {
+    a0 = hn::MulAdd(hn::LoadU(d, w + i), hn::LoadU(d, x + i), a0);
+    i += N;
+  }
+  float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(a0, a1)));
+  for (; i < n; ++i) sum += w[i] * x[i];
+  return sum;
+}
+
+void DotF32x4(const float* w, const float* const x[4], int64_t n, float out[4]) {
+  const hn::ScalableTag<float> d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const float* x0 = x[0];
+  const float* x1 = x[1];
+  const float* x2 = x[2];
+  const float* x3 = x[3];
+  auto a00 = hn::Zero(d), a01 = hn::Zero(d), a10 = hn::Zero(d), a11 = hn::Zero(d);
+  auto a20 = hn::Zero(d), a21 = hn::Zero(d), a30 = hn::Zero(d), a31 = hn::Zero(d);
+  int64_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    const auto w0 = hn::LoadU(d, w + i);
+    const auto w1 = hn::LoadU(d, w + i + N);
+    a00 = hn::MulAdd(w0, hn::LoadU(d, x0 + i), a00);
+    a01 = hn::MulAdd(w1, hn::LoadU(d, x0 + i + N), a01);
+    a10 = hn::MulAdd(w0, hn::LoadU(d, x1 + i), a10);
+    a11 = hn::MulAdd(w1, hn::LoadU(d, x1 + i + N), a11);
+    a20 = hn::MulAdd(w0, hn::LoadU(d, x2 + i), a20);
+    a21 = hn::MulAdd(w1, hn::LoadU(d, x2 + i + N), a21);
+    a30 = hn::MulAdd(w0, hn::LoadU(d, x3 + i), a30);
+    a31 = hn::MulAdd(w1, hn::LoadU(d, x3 + i + N), a31);
+  }
+  if (i + N <= n) {
+    const auto w0 = hn::LoadU(d, w + i);
+    a00 = hn::MulAdd(w0, hn::LoadU(d, x0 + i), a00);
+    a10 = hn::MulAdd(w0, hn::LoadU(d, x1 + i), a10);
+    a20 = hn::MulAdd(w0, hn::LoadU(d, x2 + i), a20);
+    a30 = hn::MulAdd(w0, hn::LoadU(d, x3 + i), a30);
+    i += N;
+  }
+  float s0 = hn::GetLane(hn::SumOfLanes(d, hn::Add(a00, a01)));
+  float s1 = hn::GetLane(hn::SumOfLanes(d, hn::Add(a10, a11)));
+  float s2 = hn::GetLane(hn::SumOfLanes(d, hn::Add(a20, a21)));
+  float s3 = hn::GetLane(hn::SumOfLanes(d, hn::Add(a30, a31)));
+  for (; i < n; ++i) {
+    s0 += w[i] * x0[i];
+    s1 += w[i] * x1[i];
+    s2 += w[i] * x2[i];
+    s3 += w[i] * x3[i];
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  out[3] = s3;
+}
+
+// Widens f16 lanes exactly. Highway's emulated PromoteTo (x86 without F16C)
+// maps inf/NaN to large finite values, so those targets decode the bits here.
+template <class D, class VH>
+HWY_INLINE hn::Vec<D> WidenHalf(D d, VH v) {
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX2
+  const hn::RebindToUnsigned<D> du;
+  const hn::RebindToSigned<D> di;
+  const hn::Rebind<uint16_t, D> du16;
+  const auto bits = hn::PromoteTo(du, hn::BitCast(du16, v));
+  const auto sign = hn::ShiftLeft<16>(hn::And(bits, hn::Set(du, 0x8000u)));
+  const auto exponent = hn::And(hn::ShiftRight<10>(bits), hn::Set(du, 0x1Fu));
+  const auto mantissa = hn::And(bits, hn::Set(du, 0x3FFu));
+  const auto normal = hn::Or(hn::ShiftLeft<23>(hn::Add(exponent, hn::Set(du, 112u))), hn::ShiftLeft<13>(mantissa));
+  const auto special = hn::Or(hn::Set(du, 0x7F800000u), hn::ShiftLeft<13>(mantissa));
+  const auto subnormal =
+      hn::BitCast(du, hn::Mul(hn::ConvertTo(d, hn::BitCast(di, mantissa)), hn::Set(d, 0x1p-24f)));
+  auto magnitude = hn::IfThenElse(hn::Eq(exponent, hn::Zero(du)), subnormal, normal);
+  magnitude = hn::IfThenElse(hn::Eq(exponent, hn::Set(du, 0x1Fu)), special, magnitude);
+  return hn::BitCast(d, hn::Or(sign, magnitude));
+#else
+  return hn::PromoteTo(d, v);
+#endif
+}
+
+template <class D, class VH>
+HWY_INLINE hn::Vec<D> Widen(D d, VH v) {
+  if constexpr (std::is_same_v<hn::TFromV<VH>, hwy::float16_t>) {
+    return WidenHalf(d, v);
+  } else {
+    return hn::PromoteTo(d, v);
+  }
+}
+
+// F16 and BF16 rows: load half-width lanes and widen to f32. The two
+// accumulators halve the dependency chain; widening is the bottleneck.
+template <class T, class Scalar>
+float DotHalf(const uint16_t* w16, const float* x, int64_t n, Scalar to_float) {
+  const hn::ScalableTag<float> d;
+  const hn::Rebind<T, decltype(d)> dh;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const T* w = reinterpret_cast<const T*>(w16);
+  auto a0 = hn::Zero(d), a1 = hn::Zero(d);
+  int64_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    a0 = hn::MulAdd(Widen(d, hn::LoadU(dh, w + i)), hn::LoadU(d, x + i), a0);
+    a1 = hn::MulAdd(Widen(d, hn::LoadU(dh, w + i + N)), hn::LoadU(d, x + i + N), a1);
+  }
+  for (; i + N <= n; i += N) a0 = hn::MulAdd(Widen(d, hn::LoadU(dh, w + i)), hn::LoadU(d, x + i), a0);
+  float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(a0, a1)));
+  for (; i < n; ++i) sum += to_float(w16[i]) * x[i];
+  return sum;
+}
+
+float DotF16(const uint16_t* w, const float* x, int64_t n) {
+  return DotHalf<hwy::float16_t>(w, x, n, half::half_to_float);
+}
+float DotBF16(const uint16_t* w, const float* x, int64_t n) {
+  return DotHalf<hwy::bfloat16_t>(w, x, n, half::bf16_to_float);
+}
+
+template <class T, class Scalar>
+void HalfToF32(const uint16_t* src16, float* dst, int64_t n, Scalar to_float) {
+  const hn::ScalableTag<float> d;
+  const hn::Rebind<T, decltype(d)> dh;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const T* src = reinterpret_cast<const T*>(src16);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(Widen(d, hn::LoadU(dh, src + i)), d, dst + i);
+  for (; i < n; ++i) dst[i] = to_float(src16[i]);
+}
+
+void F16ToF32(const uint16_t* src, float* dst, int64_t n) {
+  HalfToF32<hwy::float16_t>(src, dst, n, half::half_to_float);
+}
+void BF16ToF32(const uint16_t* src, float* dst, int64_t n) {
+  HalfToF32<hwy::bfloat16_t>(src, dst, n, half::bf16_to_float);
+}
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace officina::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace officina {
+HWY_EXPORT(DotF32);
+HWY_EXPORT(DotF32x1);
+HWY_EXPORT(DotF32x4);
+HWY_EXPORT(DotF16);
+HWY_EXPORT(DotBF16);
+HWY_EXPORT(F16ToF32);
+HWY_EXPORT(BF16ToF32);
+HWY_EXPORT(TargetName);
+
+namespace kernels {
+float dot_f32(const float* a, const float* b, int64_t n) { return HWY_DYNAMIC_DISPATCH(DotF32)(a, b, n); }
+float dot_f32_x1(const float* w, const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(DotF32x1)(w, x, n); }
+void dot_f32_x4(const float* w, const float* const x[4], int64_t n, float out[4]) {
+  HWY_DYNAMIC_DISPATCH(DotF32x4)(w, x, n, out);
+}
+float dot_f16(const uint16_t* w, const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(DotF16)(w, x, n); }
+float dot_bf16(const uint16_t* w, const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(DotBF16)(w, x, n); }
+void f16_to_f32(const uint16_t* src, float* dst, int64_t n) { HWY_DYNAMIC_DISPATCH(F16ToF32)(src, dst, n); }
+void bf16_to_f32(const uint16_t* src, float* dst, int64_t n) { HWY_DYNAMIC_DISPATCH(BF16ToF32)(src, dst, n); }
+const char* target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+}  // namespace kernels
+}  // namespace officina
+#endif  // HWY_ONCE

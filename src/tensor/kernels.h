@@ -1,0 +1,50 @@
+// Internal: entry points of the Highway kernels (files *_kernels.cc). Each
+// file is compiled once per SIMD target through hwy/foreach_target.h; the
+// functions below pick the best target the CPU supports at run time
+// (HWY_DYNAMIC_DISPATCH). Callers check shapes; kernels assume them.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/dtype.h"
+
+namespace officina::kernels {
+
+// ---- dot_kernels.cc: float rows ----
+float dot_f32(const float* a, const float* b, int64_t n);
+// Row of n f16 / bf16 values (raw bits) times n floats.
+float dot_f16(const uint16_t* w, const float* x, int64_t n);
+float dot_bf16(const uint16_t* w, const float* x, int64_t n);
+// out[j] = dot(w, x[j]) for j in [0, 4): one pass over w for four x rows.
+// Each out[j] is summed in the same order as dot_f32_x1 (but not as dot_f32).
+void dot_f32_x4(const float* w, const float* const x[4], int64_t n, float out[4]);
+float dot_f32_x1(const float* w, const float* x, int64_t n);
+void f16_to_f32(const uint16_t* src, float* dst, int64_t n);
+void bf16_to_f32(const uint16_t* src, float* dst, int64_t n);
+
+// ---- quant_kernels.cc: block types (cols a multiple of the block size) ----
+// Fused dequantize-and-dot of one stored row with x.
+float dot_q8_0(const std::byte* w, const float* x, int64_t cols);
+float dot_q4_0(const std::byte* w, const float* x, int64_t cols);
+float dot_q4_k(const std::byte* w, const float* x, int64_t cols);
+float dot_q6_k(const std::byte* w, const float* x, int64_t cols);
+// Dequantizes any non-F32 type; equals dequantize_row_reference bit for bit.
+void dequantize(DType type, const std::byte* src, float* dst, int64_t n);
+
+// ---- ops_kernels.cc ----
+void axpy(float a, const float* x, float* y, int64_t n);
+float sum_squares(const float* x, int64_t n);
+// out[i] = (x[i] * scale) * weight[i]
+void scale_mul(const float* x, float scale, const float* weight, float* out, int64_t n);
+// x[i] = exp(x[i] - max), returns the sum of the new x.
+float exp_shifted_sum(float* x, float max, int64_t n);
+float max_value(const float* x, int64_t n);
+void scale(float* x, float s, int64_t n);
+void swiglu(const float* gate, const float* up, float* out, int64_t n);
+
+// Name of the SIMD target the dispatcher picks now ("AVX3", "AVX2", ...).
+const char* target_name();
+
+}  // namespace officina::kernels
