@@ -34,7 +34,7 @@ void run_info(const std::string& path) {
   fmt::print("vocab:          {}\n", c.vocab_size);
   fmt::print("context:        {}\n", c.context_length);
   fmt::print("rope theta:     {}\n", c.rope_theta);
-  fmt::print("rms eps:        {}\n", c.rms_eps);
+  fmt::print("rms eps:        {:.6g}\n", c.rms_eps);
   fmt::print("sliding window: {}\n", c.sliding_window > 0 ? std::to_string(c.sliding_window) : "none");
   fmt::print("embeddings:     {}\n", c.tied_embeddings ? "tied" : "untied");
   std::string type_list;

@@ -152,7 +152,7 @@ Result<RawTensor> read_tensor_info(GgufCursor& in, uint64_t index) {
   t.info_pos = in.pos();
   std::string unnamed = fmt::format("tensor #{}", index);
   OFFICINA_TRY(t.name, in.read_string(unnamed, "the tensor name"));
-  std::string place = fmt::format("tensor '{}'", t.name);
+  std::string place = fmt::format("tensor {}", quote_name(t.name));
   uint64_t at = in.pos();
   OFFICINA_TRY(t.ndim, in.read<uint32_t>(place, "the number of dimensions"));
   if (t.ndim < 1 || t.ndim > kMaxDims)
@@ -224,7 +224,7 @@ Result<GgufFile> GgufFile::parse(std::span<const std::byte> bytes, std::string w
   for (uint64_t n = 0; n < kv_count; ++n) {
     uint64_t at = in.pos();
     OFFICINA_TRY(std::string key, in.read_string(fmt::format("metadata #{}", n), "the key"));
-    std::string place = fmt::format("metadata '{}'", key);
+    std::string place = fmt::format("metadata {}", quote_name(key));
     if (out.metadata_index_.contains(key)) return in.error(place, at, "duplicate key");
     uint64_t type_at = in.pos();
     OFFICINA_TRY(uint32_t raw_type, in.read<uint32_t>(place, "the value type"));
@@ -247,7 +247,7 @@ Result<GgufFile> GgufFile::parse(std::span<const std::byte> bytes, std::string w
   for (uint64_t n = 0; n < tensor_count; ++n) {
     OFFICINA_TRY(RawTensor t, read_tensor_info(in, n));
     if (out.tensor_index_.contains(t.name))
-      return in.error(fmt::format("tensor '{}'", t.name), t.info_pos, "duplicate tensor name");
+      return in.error(fmt::format("tensor {}", quote_name(t.name)), t.info_pos, "duplicate tensor name");
     out.tensor_index_.emplace(t.name, raw.size());
     raw.push_back(std::move(t));
   }
@@ -262,7 +262,7 @@ Result<GgufFile> GgufFile::parse(std::span<const std::byte> bytes, std::string w
                                                                               : end_of_infos + pad;
   out.tensors_.reserve(raw.size());
   for (const RawTensor& t : raw) {
-    std::string place = fmt::format("tensor '{}'", t.name);
+    std::string place = fmt::format("tensor {}", quote_name(t.name));
     if (t.offset % out.alignment_ != 0)
       return in.error(place, t.info_pos, "data offset {} is not a multiple of the alignment {}", t.offset,
                       out.alignment_);
@@ -305,7 +305,7 @@ Result<T> with_where(Result<T> r, const std::string& where) {
 
 #define OFFICINA_GGUF_LOOKUP(key, accessor)                                   \
   const GgufValue* value = find(key);                                         \
-  if (!value) return fail("{}: metadata '{}' missing", where_, key);          \
+  if (!value) return fail("{}: metadata {} missing", where_, quote_name(key));          \
   return with_where(value->accessor(key), where_)
 
 Result<int64_t> GgufFile::get_int(std::string_view key) const { OFFICINA_GGUF_LOOKUP(key, as_int); }

@@ -3,9 +3,17 @@
 //   kv_count × (string key, u32 type, value), tensor_count × (string name,
 //   u32 n_dims, u64 dims[n_dims] innermost first, u32 ggml_type, u64 offset),
 //   padding to `general.alignment` (default 32), tensor data.
-// Strings are u64 length + bytes. Every count and offset is checked against
-// the file size before use; tensors are zero-copy views into the mmap.
-// Thread-safety: immutable after open().
+// Strings are u64 length + bytes; a value is one of the 13 GgufTypes, an
+// ARRAY being u32 element type + u64 count + items (arrays may nest).
+// Every length and count is checked against the bytes left before anything
+// is allocated; tensors have 1 to 4 dims, each > 0, the innermost a multiple
+// of the type's block size, data [data_start + offset, + bytes) inside the
+// file with offset a multiple of the alignment (a power of two). Duplicate
+// keys or tensor names, unknown types and version 1 files are errors.
+// Tensors are zero-copy views into the mmap (read-only, so overlapping
+// ranges are not refused).
+// Errors are one line: "FILE: PLACE at byte N: PROBLEM".
+// Thread-safety: immutable after open(); copies share the mapping.
 #pragma once
 
 #include <map>

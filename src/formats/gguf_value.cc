@@ -58,6 +58,22 @@ size_t gguf_type_size(GgufType type) {
   return 0;
 }
 
+std::string quote_name(std::string_view name) {
+  constexpr size_t kMax = 120;
+  std::string out = "'";
+  for (size_t i = 0; i < name.size() && i < kMax; ++i) {
+    auto c = static_cast<unsigned char>(name[i]);
+    if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'') {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += "'";
+  if (name.size() > kMax) out += fmt::format(" (shortened, {} bytes)", name.size());
+  return out;
+}
+
 namespace {
 
 // "a STRING", "an INT32", "an ARRAY of UINT8" for error messages.
@@ -77,14 +93,14 @@ Result<int64_t> GgufValue::as_int(std::string_view key) const {
   if (gguf_type_is_unsigned(type)) {
     if (const auto* u = std::get_if<uint64_t>(&value)) {
       if (*u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-        return fail("'{}' is {} with value {}, which does not fit in a signed 64-bit integer", key,
+        return fail("{} is {} with value {}, which does not fit in a signed 64-bit integer", quote_name(key),
                     described(*this), *u);
       return static_cast<int64_t>(*u);
     }
   } else if (gguf_type_is_integer(type)) {
     if (const auto* i = std::get_if<int64_t>(&value)) return *i;
   }
-  return fail("'{}' is {}, expected an integer", key, described(*this));
+  return fail("{} is {}, expected an integer", quote_name(key), described(*this));
 }
 
 Result<double> GgufValue::as_float(std::string_view key) const {
@@ -95,30 +111,30 @@ Result<double> GgufValue::as_float(std::string_view key) const {
   } else if (gguf_type_is_integer(type)) {
     if (const auto* i = std::get_if<int64_t>(&value)) return static_cast<double>(*i);
   }
-  return fail("'{}' is {}, expected a number", key, described(*this));
+  return fail("{} is {}, expected a number", quote_name(key), described(*this));
 }
 
 Result<bool> GgufValue::as_bool(std::string_view key) const {
   if (type == GgufType::BOOL)
     if (const auto* b = std::get_if<bool>(&value)) return *b;
-  return fail("'{}' is {}, expected a BOOL", key, described(*this));
+  return fail("{} is {}, expected a BOOL", quote_name(key), described(*this));
 }
 
 Result<std::string> GgufValue::as_string(std::string_view key) const {
   if (type == GgufType::STRING)
     if (const auto* s = std::get_if<std::string>(&value)) return *s;
-  return fail("'{}' is {}, expected a STRING", key, described(*this));
+  return fail("{} is {}, expected a STRING", quote_name(key), described(*this));
 }
 
 Result<const GgufArray*> GgufValue::as_array(std::string_view key) const {
   if (type == GgufType::ARRAY)
     if (const auto* a = std::get_if<GgufArray>(&value)) return a;
-  return fail("'{}' is {}, expected an ARRAY", key, described(*this));
+  return fail("{} is {}, expected an ARRAY", quote_name(key), described(*this));
 }
 
 Result<void> gguf_value_check(const GgufValue& v, std::string_view key, int depth) {
   if (!gguf_type_valid(static_cast<uint32_t>(v.type)))
-    return fail("'{}' has unknown value type {}", key, static_cast<uint32_t>(v.type));
+    return fail("{} has unknown value type {}", quote_name(key), static_cast<uint32_t>(v.type));
   bool ok = false;
   switch (v.type) {
     case GgufType::FLOAT32:
@@ -130,26 +146,26 @@ Result<void> gguf_value_check(const GgufValue& v, std::string_view key, int dept
       ok = gguf_type_is_unsigned(v.type) ? std::holds_alternative<uint64_t>(v.value)
                                          : std::holds_alternative<int64_t>(v.value);
   }
-  if (!ok) return fail("'{}' is declared {} but holds a value of another kind", key, gguf_type_name(v.type));
+  if (!ok) return fail("{} is declared {} but holds a value of another kind", quote_name(key), gguf_type_name(v.type));
   // Narrow integer types must hold a value that fits their width, or the
   // writer would silently truncate it.
   if (const auto* u = std::get_if<uint64_t>(&v.value)) {
     size_t bits = gguf_type_size(v.type) * 8;
     if (bits < 64 && (*u >> bits) != 0)
-      return fail("'{}' value {} does not fit in {}", key, *u, gguf_type_name(v.type));
+      return fail("{} value {} does not fit in {}", quote_name(key), *u, gguf_type_name(v.type));
   } else if (const auto* i = std::get_if<int64_t>(&v.value)) {
     size_t bits = gguf_type_size(v.type) * 8;
     if (bits < 64) {
       int64_t lo = -(int64_t{1} << (bits - 1)), hi = (int64_t{1} << (bits - 1)) - 1;
-      if (*i < lo || *i > hi) return fail("'{}' value {} does not fit in {}", key, *i, gguf_type_name(v.type));
+      if (*i < lo || *i > hi) return fail("{} value {} does not fit in {}", quote_name(key), *i, gguf_type_name(v.type));
     }
   } else if (const auto* a = std::get_if<GgufArray>(&v.value)) {
     if (depth >= kGgufMaxArrayDepth)
-      return fail("'{}' nests arrays deeper than {} levels", key, kGgufMaxArrayDepth);
+      return fail("{} nests arrays deeper than {} levels", quote_name(key), kGgufMaxArrayDepth);
     for (size_t n = 0; n < a->items.size(); ++n) {
       const GgufValue& item = a->items[n];
       if (item.type != a->element_type)
-        return fail("'{}' is an ARRAY of {} but item {} is {}", key, gguf_type_name(a->element_type), n,
+        return fail("{} is an ARRAY of {} but item {} is {}", quote_name(key), gguf_type_name(a->element_type), n,
                     gguf_type_name(item.type));
       OFFICINA_CHECK(gguf_value_check(item, key, depth + 1));
     }

@@ -28,6 +28,11 @@ bool gguf_type_is_float(GgufType type);
 // Bytes of a fixed-size value; 0 for STRING and ARRAY.
 size_t gguf_type_size(GgufType type);
 
+// A key or tensor name read from a file, quoted for an error message:
+// "'blk.0.attn_q.weight'"; control and non-ASCII bytes are escaped (\xNN) and
+// names longer than 120 bytes are shortened, so an error stays one short line.
+std::string quote_name(std::string_view name);
+
 // Arrays may nest (an ARRAY of ARRAYs); deeper nesting than this is refused
 // by the reader and the writer so that recursion stays bounded.
 inline constexpr int kGgufMaxArrayDepth = 8;

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "formats/gguf_value.h"
+
 namespace officina {
 
 namespace fs = std::filesystem;
@@ -59,24 +61,26 @@ Result<HfCheckpoint> HfCheckpoint::open(const std::string& dir) {
 
   std::map<std::string, size_t, std::less<>> shard_index;  // shard file name -> shards_ position
   for (const auto& [name, shard_json] : weight_map->items()) {
-    if (!shard_json.is_string()) return fail("{}: weight_map entry '{}' must be a file name", index, name);
+    if (!shard_json.is_string()) return fail("{}: weight_map entry {} must be a file name", index, quote_name(name));
     const auto& shard_name = shard_json.get_ref<const std::string&>();
     if (!plain_file_name(shard_name))
-      return fail("{}: tensor '{}' is mapped to '{}', which is not a file name in this directory", index, name,
-                  shard_name);
+      return fail("{}: tensor {} is mapped to {}, which is not a file name in this directory", index,
+                  quote_name(name), quote_name(shard_name));
     auto it = shard_index.find(shard_name);
     if (it == shard_index.end()) {
       fs::path shard_path = root / shard_name;
       if (!is_file(shard_path))
-        return fail("{}: tensor '{}' is mapped to shard '{}', which does not exist", index, name, shard_name);
+        return fail("{}: tensor {} is mapped to shard {}, which does not exist", index, quote_name(name),
+                    quote_name(shard_name));
       OFFICINA_TRY(SafetensorsFile shard, SafetensorsFile::open(shard_path.string()));
       it = shard_index.emplace(shard_name, out.shards_.size()).first;
       out.shards_.push_back(std::move(shard));
     }
     const SafetensorsFile& shard = out.shards_[it->second];
     const SafetensorsTensor* entry = shard.find(name);
-    if (!entry) return fail("{}: tensor '{}' is mapped to shard '{}', but that shard has no such tensor", index, name,
-                            shard_name);
+    if (!entry)
+      return fail("{}: tensor {} is mapped to shard {}, but that shard has no such tensor", index, quote_name(name),
+                  quote_name(shard_name));
     out.tensors_.emplace(name, Location{it->second, static_cast<size_t>(entry - shard.tensors().data())});
   }
   if (out.tensors_.empty()) return fail("{}: 'weight_map' lists no tensors", index);
@@ -96,7 +100,7 @@ const TensorView* HfCheckpoint::find_tensor(std::string_view name) const {
 
 Result<const TensorView*> HfCheckpoint::tensor(std::string_view name) const {
   auto it = tensors_.find(name);
-  if (it == tensors_.end()) return fail("{}: tensor '{}' missing", dir_, name);
+  if (it == tensors_.end()) return fail("{}: tensor {} missing", dir_, quote_name(name));
   const SafetensorsFile& shard = shards_[it->second.shard];
   const SafetensorsTensor& entry = shard.tensors()[it->second.index];
   if (!entry.has_view()) {

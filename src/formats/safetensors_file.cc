@@ -9,6 +9,7 @@
 
 #include "base/atomic_file.h"
 #include "base/json_util.h"
+#include "formats/gguf_value.h"
 
 namespace officina {
 
@@ -45,6 +46,13 @@ std::string_view safetensors_dtype_name(DType dtype) {
   }
 }
 
+// "[2, 3]" for messages, shortened when a (hostile) shape is very long.
+std::string shape_text(const std::vector<int64_t>& shape) {
+  constexpr size_t kMax = 8;
+  if (shape.size() <= kMax) return fmt::format("[{}]", fmt::join(shape, ", "));
+  return fmt::format("[{}, ... ({} dims)]", fmt::join(shape.begin(), shape.begin() + kMax, ", "), shape.size());
+}
+
 // A non-negative JSON integer that fits in u64.
 bool json_u64(const Json& v, uint64_t* out) {
   if (v.is_number_unsigned()) {
@@ -72,7 +80,7 @@ Result<Json> parse_header(std::string_view text, const std::string& where) {
   };
   try {
     Json header = Json::parse(text.begin(), text.end(), on_event);
-    if (!duplicate.empty()) return fail("{}: header names tensor '{}' twice", where, duplicate);
+    if (!duplicate.empty()) return fail("{}: header names tensor {} twice", where, quote_name(duplicate));
     return header;
   } catch (const Json::parse_error& e) {
     return fail("{}: header is not valid JSON (at byte {} of the header): {}", where, e.byte, e.what());
@@ -85,43 +93,45 @@ Result<SafetensorsTensor> parse_entry(const std::string& name, const Json& entry
                                       const std::string& where) {
   SafetensorsTensor t;
   t.name = name;
-  if (!entry.is_object()) return fail("{}: tensor '{}': expected a JSON object", where, name);
+  const std::string q = quote_name(name);
+  if (!entry.is_object()) return fail("{}: tensor {}: expected a JSON object", where, q);
   auto dtype = entry.find("dtype");
   if (dtype == entry.end() || !dtype->is_string())
-    return fail("{}: tensor '{}': field 'dtype' missing or not a string", where, name);
+    return fail("{}: tensor {}: field 'dtype' missing or not a string", where, q);
   t.dtype_name = dtype->get<std::string>();
   const SafetensorsDTypeInfo* info = find_dtype(t.dtype_name);
-  if (!info) return fail("{}: tensor '{}': unknown dtype '{}'", where, name, t.dtype_name);
+  if (!info) return fail("{}: tensor {}: unknown dtype {}", where, q, quote_name(t.dtype_name));
   t.dtype = info->dtype;
 
   auto shape = entry.find("shape");
   if (shape == entry.end() || !shape->is_array())
-    return fail("{}: tensor '{}': field 'shape' missing or not an array", where, name);
+    return fail("{}: tensor {}: field 'shape' missing or not an array", where, q);
   uint64_t elements = 1;
   for (const Json& d : *shape) {
     uint64_t dim = 0;
     if (!json_u64(d, &dim) || dim > uint64_t(std::numeric_limits<int64_t>::max()))
-      return fail("{}: tensor '{}': shape {} must hold non-negative integers", where, name, shape->dump());
+      // No dump() here: the element may be arbitrarily deep JSON.
+      return fail("{}: tensor {}: shape must be a list of non-negative integers", where, q);
     if (__builtin_mul_overflow(elements, dim, &elements))
-      return fail("{}: tensor '{}': shape {} has too many elements", where, name, shape->dump());
+      return fail("{}: tensor {}: shape has too many elements", where, q);
     t.shape.push_back(static_cast<int64_t>(dim));
   }
   uint64_t needed = 0;
   if (__builtin_mul_overflow(elements, info->element_bytes, &needed))
-    return fail("{}: tensor '{}': shape {} has too many elements", where, name, shape->dump());
+    return fail("{}: tensor {}: shape {} has too many elements", where, q, shape_text(t.shape));
 
   auto offsets = entry.find("data_offsets");
   if (offsets == entry.end() || !offsets->is_array() || offsets->size() != 2 ||
       !json_u64((*offsets)[0], &t.begin) || !json_u64((*offsets)[1], &t.end))
-    return fail("{}: tensor '{}': field 'data_offsets' must be [begin, end] with non-negative integers", where, name);
+    return fail("{}: tensor {}: field 'data_offsets' must be [begin, end] with non-negative integers", where, q);
   if (t.begin > t.end)
-    return fail("{}: tensor '{}': data_offsets [{}, {}) end before they begin", where, name, t.begin, t.end);
+    return fail("{}: tensor {}: data_offsets [{}, {}) end before they begin", where, q, t.begin, t.end);
   if (t.end > data_size)
-    return fail("{}: tensor '{}': data_offsets [{}, {}) beyond the end of the data ({} bytes)", where, name, t.begin,
+    return fail("{}: tensor {}: data_offsets [{}, {}) beyond the end of the data ({} bytes)", where, q, t.begin,
                 t.end, data_size);
   if (t.end - t.begin != needed)
-    return fail("{}: tensor '{}': data_offsets [{}, {}) hold {} bytes but {} {} needs {}", where, name, t.begin,
-                t.end, t.end - t.begin, t.dtype_name, shape->dump(), needed);
+    return fail("{}: tensor {}: data_offsets [{}, {}) hold {} bytes but {} {} needs {}", where, q, t.begin,
+                t.end, t.end - t.begin, t.dtype_name, shape_text(t.shape), needed);
   return t;
 }
 
@@ -157,7 +167,7 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::span<const std::byte> bytes,
     if (name == "__metadata__") {
       if (!entry.is_object()) return fail("{}: '__metadata__' must be an object of strings", w);
       for (const auto& [key, value] : entry.items()) {
-        if (!value.is_string()) return fail("{}: '__metadata__' value of '{}' must be a string", w, key);
+        if (!value.is_string()) return fail("{}: '__metadata__' value of {} must be a string", w, quote_name(key));
         out.metadata_.emplace(key, value.get<std::string>());
       }
       continue;
@@ -181,8 +191,8 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::span<const std::byte> bytes,
     const SafetensorsTensor& t = out.tensors_[n];
     if (t.begin == t.end) continue;
     if (last && t.begin < last->end)
-      return fail("{}: tensor '{}': data_offsets [{}, {}) overlap tensor '{}' [{}, {})", w, t.name, t.begin, t.end,
-                  last->name, last->begin, last->end);
+      return fail("{}: tensor {}: data_offsets [{}, {}) overlap tensor {} [{}, {})", w, quote_name(t.name), t.begin,
+                  t.end, quote_name(last->name), last->begin, last->end);
     last = &t;
   }
   for (size_t n = 0; n < out.tensors_.size(); ++n) out.index_.emplace(out.tensors_[n].name, n);
@@ -196,12 +206,13 @@ const SafetensorsTensor* SafetensorsFile::find(std::string_view name) const {
 
 Result<TensorView> SafetensorsFile::view(std::string_view name) const {
   const SafetensorsTensor* t = find(name);
-  if (!t) return fail("{}: tensor '{}' missing", where_, name);
+  if (!t) return fail("{}: tensor {} missing", where_, quote_name(name));
   if (!t->dtype)
-    return fail("{}: tensor '{}' has dtype {}, which officina cannot use as a tensor (F32, F16, BF16 only)", where_,
-                name, t->dtype_name);
+    return fail("{}: tensor {} has dtype {}, which officina cannot use as a tensor (F32, F16, BF16 only)", where_,
+                quote_name(name), t->dtype_name);
   if (!t->has_view())
-    return fail("{}: tensor '{}' has {} dimensions; officina's tensors have at most 4", where_, name, t->shape.size());
+    return fail("{}: tensor {} has {} dimensions; officina's tensors have at most 4", where_, quote_name(name),
+                t->shape.size());
   return t->view;
 }
 

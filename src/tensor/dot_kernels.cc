@@ -1,5 +1,5 @@
-// Highway kernels for float rows: F32 / F16 / BF16 dot products, the
-// four-row F32 dot used by prefill, and f16/bf16 -> f32 row conversion.
+// Highway kernels for float rows: F32 / F16 / BF16 dot products, the F32
+// tiles used by prefill, and f16/bf16 -> f32 row conversion.
 // Compiled once per SIMD target (foreach_target); the functions at the end
 // dispatch to the best target at run time.
 //
@@ -41,71 +41,69 @@ float DotF32(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
-// One weight row against one x row with the per-row accumulation pattern of
-// DotF32x4 (two accumulators, even and odd vectors), so a prefill row's
-// result does not depend on whether it fell into a group of four.
-float DotF32x1(const float* w, const float* x, int64_t n) {
+// Prefill tiles: two (or one) weight rows against four x rows. Each output
+// has one accumulator and the same vector/tail order in both tiles, so an
+// output does not depend on which tile computed it. 2x4 needs 6 loads per 8
+// FMAs and 8 independent chains (enough to hide the FMA latency).
+void DotF32Tile2x4(const float* const w[2], const float* const x[4], int64_t n, float out[8]) {
   const hn::ScalableTag<float> d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-  auto a0 = hn::Zero(d), a1 = hn::Zero(d);
+  const float* w0 = w[0];
+  const float* w1 = w[1];
+  const float* x0 = x[0];
+  const float* x1 = x[1];
+  const float* x2 = x[2];
+  const float* x3 = x[3];
+  auto a00 = hn::Zero(d), a01 = hn::Zero(d), a02 = hn::Zero(d), a03 = hn::Zero(d);
+  auto a10 = hn::Zero(d), a11 = hn::Zero(d), a12 = hn::Zero(d), a13 = hn::Zero(d);
   int64_t i = 0;
-  for (; i + 2 * N <= n; i += 2 * N) {
-    a0 = hn::MulAdd(hn::LoadU(d, w + i), hn::LoadU(d, x + i), a0);
-    a1 = hn::MulAdd(hn::LoadU(d, w + i + N), hn::LoadU(d, x + i + N), a1);
+  for (; i + N <= n; i += N) {
+    const auto v0 = hn::LoadU(d, w0 + i);
+    const auto v1 = hn::LoadU(d, w1 + i);
+    auto xv = hn::LoadU(d, x0 + i);
+    a00 = hn::MulAdd(v0, xv, a00);
+    a10 = hn::MulAdd(v1, xv, a10);
+    xv = hn::LoadU(d, x1 + i);
+    a01 = hn::MulAdd(v0, xv, a01);
+    a11 = hn::MulAdd(v1, xv, a11);
+    xv = hn::LoadU(d, x2 + i);
+    a02 = hn::MulAdd(v0, xv, a02);
+    a12 = hn::MulAdd(v1, xv, a12);
+    xv = hn::LoadU(d, x3 + i);
+    a03 = hn::MulAdd(v0, xv, a03);
+    a13 = hn::MulAdd(v1, xv, a13);
   }
-  if (i + N <= n) {
-    a0 = hn::MulAdd(hn::LoadU(d, w + i), hn::LoadU(d, x + i), a0);
-    i += N;
-  }
-  float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(a0, a1)));
-  for (; i < n; ++i) sum += w[i] * x[i];
-  return sum;
+  float s[8] = {hn::GetLane(hn::SumOfLanes(d, a00)), hn::GetLane(hn::SumOfLanes(d, a01)),
+                hn::GetLane(hn::SumOfLanes(d, a02)), hn::GetLane(hn::SumOfLanes(d, a03)),
+                hn::GetLane(hn::SumOfLanes(d, a10)), hn::GetLane(hn::SumOfLanes(d, a11)),
+                hn::GetLane(hn::SumOfLanes(d, a12)), hn::GetLane(hn::SumOfLanes(d, a13))};
+  for (; i < n; ++i)
+    for (int r = 0; r < 2; ++r)
+      for (int j = 0; j < 4; ++j) s[4 * r + j] += w[r][i] * x[j][i];
+  for (int k = 0; k < 8; ++k) out[k] = s[k];
 }
 
-void DotF32x4(const float* w, const float* const x[4], int64_t n, float out[4]) {
+void DotF32Tile1x4(const float* w, const float* const x[4], int64_t n, float out[4]) {
   const hn::ScalableTag<float> d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   const float* x0 = x[0];
   const float* x1 = x[1];
   const float* x2 = x[2];
   const float* x3 = x[3];
-  auto a00 = hn::Zero(d), a01 = hn::Zero(d), a10 = hn::Zero(d), a11 = hn::Zero(d);
-  auto a20 = hn::Zero(d), a21 = hn::Zero(d), a30 = hn::Zero(d), a31 = hn::Zero(d);
+  auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
   int64_t i = 0;
-  for (; i + 2 * N <= n; i += 2 * N) {
-    const auto w0 = hn::LoadU(d, w + i);
-    const auto w1 = hn::LoadU(d, w + i + N);
-    a00 = hn::MulAdd(w0, hn::LoadU(d, x0 + i), a00);
-    a01 = hn::MulAdd(w1, hn::LoadU(d, x0 + i + N), a01);
-    a10 = hn::MulAdd(w0, hn::LoadU(d, x1 + i), a10);
-    a11 = hn::MulAdd(w1, hn::LoadU(d, x1 + i + N), a11);
-    a20 = hn::MulAdd(w0, hn::LoadU(d, x2 + i), a20);
-    a21 = hn::MulAdd(w1, hn::LoadU(d, x2 + i + N), a21);
-    a30 = hn::MulAdd(w0, hn::LoadU(d, x3 + i), a30);
-    a31 = hn::MulAdd(w1, hn::LoadU(d, x3 + i + N), a31);
+  for (; i + N <= n; i += N) {
+    const auto v = hn::LoadU(d, w + i);
+    a0 = hn::MulAdd(v, hn::LoadU(d, x0 + i), a0);
+    a1 = hn::MulAdd(v, hn::LoadU(d, x1 + i), a1);
+    a2 = hn::MulAdd(v, hn::LoadU(d, x2 + i), a2);
+    a3 = hn::MulAdd(v, hn::LoadU(d, x3 + i), a3);
   }
-  if (i + N <= n) {
-    const auto w0 = hn::LoadU(d, w + i);
-    a00 = hn::MulAdd(w0, hn::LoadU(d, x0 + i), a00);
-    a10 = hn::MulAdd(w0, hn::LoadU(d, x1 + i), a10);
-    a20 = hn::MulAdd(w0, hn::LoadU(d, x2 + i), a20);
-    a30 = hn::MulAdd(w0, hn::LoadU(d, x3 + i), a30);
-    i += N;
-  }
-  float s0 = hn::GetLane(hn::SumOfLanes(d, hn::Add(a00, a01)));
-  float s1 = hn::GetLane(hn::SumOfLanes(d, hn::Add(a10, a11)));
-  float s2 = hn::GetLane(hn::SumOfLanes(d, hn::Add(a20, a21)));
-  float s3 = hn::GetLane(hn::SumOfLanes(d, hn::Add(a30, a31)));
-  for (; i < n; ++i) {
-    s0 += w[i] * x0[i];
-    s1 += w[i] * x1[i];
-    s2 += w[i] * x2[i];
-    s3 += w[i] * x3[i];
-  }
-  out[0] = s0;
-  out[1] = s1;
-  out[2] = s2;
-  out[3] = s3;
+  float s[4] = {hn::GetLane(hn::SumOfLanes(d, a0)), hn::GetLane(hn::SumOfLanes(d, a1)),
+                hn::GetLane(hn::SumOfLanes(d, a2)), hn::GetLane(hn::SumOfLanes(d, a3))};
+  for (; i < n; ++i)
+    for (int j = 0; j < 4; ++j) s[j] += w[i] * x[j][i];
+  for (int j = 0; j < 4; ++j) out[j] = s[j];
 }
 
 // Widens f16 lanes exactly. Highway's emulated PromoteTo (x86 without F16C)
@@ -121,7 +119,8 @@ HWY_INLINE hn::Vec<D> WidenHalf(D d, VH v) {
   const auto exponent = hn::And(hn::ShiftRight<10>(bits), hn::Set(du, 0x1Fu));
   const auto mantissa = hn::And(bits, hn::Set(du, 0x3FFu));
   const auto normal = hn::Or(hn::ShiftLeft<23>(hn::Add(exponent, hn::Set(du, 112u))), hn::ShiftLeft<13>(mantissa));
-  const auto special = hn::Or(hn::Set(du, 0x7F800000u), hn::ShiftLeft<13>(mantissa));
+  const auto quiet = hn::IfThenElseZero(hn::Ne(mantissa, hn::Zero(du)), hn::Set(du, 0x400000u));
+  const auto special = hn::Or(hn::Or(hn::Set(du, 0x7F800000u), hn::ShiftLeft<13>(mantissa)), quiet);
   const auto subnormal =
       hn::BitCast(du, hn::Mul(hn::ConvertTo(d, hn::BitCast(di, mantissa)), hn::Set(d, 0x1p-24f)));
   auto magnitude = hn::IfThenElse(hn::Eq(exponent, hn::Zero(du)), subnormal, normal);
@@ -194,8 +193,8 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace officina {
 HWY_EXPORT(DotF32);
-HWY_EXPORT(DotF32x1);
-HWY_EXPORT(DotF32x4);
+HWY_EXPORT(DotF32Tile2x4);
+HWY_EXPORT(DotF32Tile1x4);
 HWY_EXPORT(DotF16);
 HWY_EXPORT(DotBF16);
 HWY_EXPORT(F16ToF32);
@@ -204,9 +203,11 @@ HWY_EXPORT(TargetName);
 
 namespace kernels {
 float dot_f32(const float* a, const float* b, int64_t n) { return HWY_DYNAMIC_DISPATCH(DotF32)(a, b, n); }
-float dot_f32_x1(const float* w, const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(DotF32x1)(w, x, n); }
-void dot_f32_x4(const float* w, const float* const x[4], int64_t n, float out[4]) {
-  HWY_DYNAMIC_DISPATCH(DotF32x4)(w, x, n, out);
+void dot_f32_tile_2x4(const float* const w[2], const float* const x[4], int64_t n, float out[8]) {
+  HWY_DYNAMIC_DISPATCH(DotF32Tile2x4)(w, x, n, out);
+}
+void dot_f32_tile_1x4(const float* w, const float* const x[4], int64_t n, float out[4]) {
+  HWY_DYNAMIC_DISPATCH(DotF32Tile1x4)(w, x, n, out);
 }
 float dot_f16(const uint16_t* w, const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(DotF16)(w, x, n); }
 float dot_bf16(const uint16_t* w, const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(DotBF16)(w, x, n); }

@@ -17,10 +17,10 @@ float dot_f32(const float* a, const float* b, int64_t n);
 // Row of n f16 / bf16 values (raw bits) times n floats.
 float dot_f16(const uint16_t* w, const float* x, int64_t n);
 float dot_bf16(const uint16_t* w, const float* x, int64_t n);
-// out[j] = dot(w, x[j]) for j in [0, 4): one pass over w for four x rows.
-// Each out[j] is summed in the same order as dot_f32_x1 (but not as dot_f32).
-void dot_f32_x4(const float* w, const float* const x[4], int64_t n, float out[4]);
-float dot_f32_x1(const float* w, const float* x, int64_t n);
+// Prefill tiles: out[4*r + j] = dot(w[r], x[j]) for r < 2 (or 1), j < 4.
+// Both tiles sum every output in the same order (not dot_f32's order).
+void dot_f32_tile_2x4(const float* const w[2], const float* const x[4], int64_t n, float out[8]);
+void dot_f32_tile_1x4(const float* w, const float* const x[4], int64_t n, float out[4]);
 void f16_to_f32(const uint16_t* src, float* dst, int64_t n);
 void bf16_to_f32(const uint16_t* src, float* dst, int64_t n);
 

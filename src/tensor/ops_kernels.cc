@@ -18,8 +18,9 @@ HWY_BEFORE_NAMESPACE();
 namespace officina::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Inputs of exp are clamped into this range: Highway's Exp is valid up to
-// +104 and exp(±87) is still a normal float, so no inf/NaN appears.
+// Softmax inputs below -kExpLimit (after subtracting the max) give 0: exp of
+// them is below the smallest normal float, and clamping keeps -inf (masked
+// positions) away from Highway's Exp, whose range reduction needs finite input.
 constexpr float kExpLimit = 87.0f;
 
 void Axpy(float a, const float* x, float* y, int64_t n) {
@@ -108,22 +109,28 @@ void Scale(float* x, float s, int64_t n) {
   for (; i < n; ++i) x[i] *= s;
 }
 
-// silu(g) * u = g * u / (1 + exp(-g)), with exp's argument clamped.
+// silu(g) * u = g * sigmoid(g) * u. sigmoid comes from e = exp(-|g|), which
+// never overflows: 1 / (1 + e) for g >= 0, e / (1 + e) for g < 0; so huge
+// gates give exactly 0 or g * u.
 void Swiglu(const float* gate, const float* up, float* out, int64_t n) {
   const hn::ScalableTag<float> d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   const auto one = hn::Set(d, 1.0f);
-  const auto lo = hn::Set(d, -kExpLimit);
-  const auto hi = hn::Set(d, kExpLimit);
+  const auto zero = hn::Zero(d);
   int64_t i = 0;
   for (; i + N <= n; i += N) {
     const auto g = hn::LoadU(d, gate + i);
-    const auto e = hn::Exp(d, hn::Min(hn::Max(hn::Neg(g), lo), hi));
-    hn::StoreU(hn::Div(hn::Mul(g, hn::LoadU(d, up + i)), hn::Add(one, e)), d, out + i);
+    const auto e = hn::Exp(d, hn::Neg(hn::Abs(g)));
+    const auto r = hn::Div(one, hn::Add(one, e));
+    const auto sigmoid = hn::IfThenElse(hn::Lt(g, zero), hn::Mul(e, r), r);
+    hn::StoreU(hn::Mul(hn::Mul(g, sigmoid), hn::LoadU(d, up + i)), d, out + i);
   }
   for (; i < n; ++i) {
-    const float e = std::exp(std::clamp(-gate[i], -kExpLimit, kExpLimit));
-    out[i] = gate[i] * up[i] / (1.0f + e);
+    const float g = gate[i];
+    const float e = std::exp(-std::fabs(g));
+    const float r = 1.0f / (1.0f + e);
+    const float sigmoid = g < 0.0f ? e * r : r;
+    out[i] = (g * sigmoid) * up[i];
   }
 }
 

@@ -37,6 +37,18 @@ void BpeModel::add_rules_from_scores(const Vocabulary& vocab) {
   }
 }
 
+std::vector<BpeModel::RankedRule> BpeModel::rules_by_rank() const {
+  std::vector<RankedRule> out;
+  out.reserve(rules_.size());
+  for (const auto& [key, rule] : rules_)
+    out.push_back({rule.rank, static_cast<int32_t>(key >> 32), static_cast<int32_t>(key & 0xFFFFFFFFu), rule.result});
+  std::sort(out.begin(), out.end(), [](const RankedRule& a, const RankedRule& b) {
+    if (a.rank != b.rank) return a.rank < b.rank;
+    return a.left != b.left ? a.left < b.left : a.right < b.right;
+  });
+  return out;
+}
+
 void BpeModel::initial_symbols(const Vocabulary& vocab, std::string_view word, std::vector<int32_t>& ids) const {
   bool previous_unknown = false;
   auto push_unknown = [&] {

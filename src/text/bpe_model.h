@@ -47,6 +47,14 @@ class BpeModel {
     rules_.try_emplace(pair_key(left, right), Rule{rank, result});
   }
   size_t rule_count() const { return rules_.size(); }
+  struct RankedRule {
+    int32_t rank;
+    int32_t left;
+    int32_t right;
+    int32_t result;
+  };
+  // Every rule, best rank first (ties by left then right id); for export.
+  std::vector<RankedRule> rules_by_rank() const;
   void reserve(size_t n) { rules_.reserve(n); }
 
   // Derives rules from SentencePiece scores: for every token of a piece type

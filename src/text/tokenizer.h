@@ -13,9 +13,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
+#include "formats/gguf_value.h"
 
 namespace officina {
 
@@ -65,6 +67,14 @@ class Tokenizer {
   std::string decode(std::span<const int32_t> ids, bool skip_special = true) const;
   // The vocabulary entry as stored (for display): "▁Hello", "<0x0A>".
   const std::string& token_text(int32_t id) const;
+
+  // The tokenizer as GGUF metadata (tokenizer.ggml.model, tokens, scores,
+  // token_type, merges, pre, special ids, add_bos_token, add_space_prefix),
+  // so a model loaded from tokenizer.json can be written as GGUF and read
+  // back by from_gguf (and llama.cpp). SentencePiece vocabularies read from
+  // tokenizer.json get scores from their merge ranks. Fails naming the
+  // step when the pipeline has no GGUF equivalent (e.g. a Digits split).
+  Result<std::vector<std::pair<std::string, GgufValue>>> gguf_metadata() const;
 
   struct Impl;
 

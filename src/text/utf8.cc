@@ -113,4 +113,40 @@ std::string utf8_sanitize(std::string_view text) {
   return out;
 }
 
+std::string utf8_printable(std::string_view text, size_t max_chars) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  size_t pos = 0;
+  size_t chars = 0;
+  while (pos < text.size()) {
+    if (chars++ == max_chars) {
+      out += "...";
+      break;
+    }
+    Utf8Char c = utf8_decode(text, pos);
+    if (c.valid && c.code_point >= 0x20 && c.code_point != 0x7F && !(c.code_point >= 0x80 && c.code_point < 0xA0) &&
+        c.code_point != 0x2028 && c.code_point != 0x2029) {
+      out.append(text.substr(pos, c.length));
+    } else if (c.code_point == '\n') {
+      out += "\\n";
+    } else if (c.code_point == '\t') {
+      out += "\\t";
+    } else if (c.code_point == '\r') {
+      out += "\\r";
+    } else if (c.valid && c.code_point > 0xFF) {
+      out += c.code_point == 0x2028 ? "\\u2028" : "\\u2029";
+    } else {
+      // An invalid byte or a C0/C1 control: show the raw byte(s).
+      for (uint32_t i = 0; i < c.length; ++i) {
+        const auto b = static_cast<unsigned char>(text[pos + i]);
+        out += "\\x";
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+      }
+    }
+    pos += c.length;
+  }
+  return out;
+}
+
 }  // namespace officina

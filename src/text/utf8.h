@@ -38,4 +38,9 @@ size_t utf8_complete_prefix(std::string_view text);
 // Replaces every invalid byte with U+FFFD.
 std::string utf8_sanitize(std::string_view text);
 
+// For error messages: control characters and invalid bytes escaped
+// ("\n", "\x1b"), cut to about max_chars characters with "...", so that a
+// message stays on one line whatever a file contains.
+std::string utf8_printable(std::string_view text, size_t max_chars = 48);
+
 }  // namespace officina

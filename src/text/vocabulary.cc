@@ -52,7 +52,14 @@ std::optional<int32_t> Vocabulary::find_text(std::string_view token_text) const 
   return it->second;
 }
 
-void Vocabulary::build_index(bool byte_level, std::initializer_list<TokenType> piece_types) {
+std::vector<bool> Vocabulary::tokens_of_types(std::initializer_list<TokenType> types) const {
+  std::vector<bool> mask(text.size());
+  for (int32_t id = 0; id < size(); ++id)
+    mask[id] = std::find(types.begin(), types.end(), type[id]) != types.end();
+  return mask;
+}
+
+void Vocabulary::build_index(bool byte_level, const std::vector<bool>& is_piece) {
   bytes.assign(text.size(), std::string());
   byte_token.fill(-1);
   piece_index_.clear();
@@ -63,7 +70,7 @@ void Vocabulary::build_index(bool byte_level, std::initializer_list<TokenType> p
     const std::string& t = text[id];
     const TokenType ty = type[id];
     text_index_.emplace(t, id);
-    const bool piece = std::find(piece_types.begin(), piece_types.end(), ty) != piece_types.end();
+    const bool piece = id < static_cast<int32_t>(is_piece.size()) && is_piece[id];
     if (ty == TokenType::Byte) {
       if (auto b = parse_byte_token(t)) {
         bytes[id] = std::string(1, static_cast<char>(*b));

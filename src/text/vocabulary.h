@@ -61,12 +61,14 @@ struct Vocabulary {
   // such id). Valid after build_index().
   std::optional<int32_t> find_text(std::string_view token_text) const;
 
-  // Fills `bytes`, `byte_token` and the piece index. byte_level: pieces are
-  // the raw bytes of normal tokens (stored text decoded through the
-  // byte-level mapping); otherwise pieces are stored texts and "▁" decodes
-  // to a space. `piece_types` selects which token types the BPE may produce.
-  // Where two tokens share a piece the lower id wins.
-  void build_index(bool byte_level, std::initializer_list<TokenType> piece_types);
+  // Fills `bytes`, `byte_token`, the text index and the piece index.
+  // byte_level: pieces are the raw bytes of tokens (stored text decoded
+  // through the byte-level mapping); otherwise pieces are stored texts and
+  // "▁" decodes to a space. is_piece[id] says which tokens the BPE may
+  // produce. Where two tokens share a piece the lower id wins.
+  void build_index(bool byte_level, const std::vector<bool>& is_piece);
+  // A mask for build_index: the tokens of the given types.
+  std::vector<bool> tokens_of_types(std::initializer_list<TokenType> types) const;
 
  private:
   std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> piece_index_;

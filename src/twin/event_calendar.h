@@ -5,6 +5,7 @@
 // has grown to its working size. Not thread-safe; one calendar per run.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

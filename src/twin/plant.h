@@ -117,6 +117,7 @@ struct Line {
   std::vector<Buffer> buffers;
   Demand demand;
   int64_t input_capacity = 0;  // the queue in front of the first machine; 0 = unlimited
+  int64_t lot_size = 1;        // consecutive parts of the same product
   // Filled by validation: machine indices from entry to exit, and the
   // capacity of the buffer after order[k] (order.size() - 1 entries).
   std::vector<int> order;

@@ -105,7 +105,7 @@ void read_machine(YamlReader& r, const YAML::Node& n, const std::string& path, M
 }
 
 void read_line(YamlReader& r, const YAML::Node& n, const std::string& path, Line& line) {
-  if (!r.expect_map(n, path, {"name", "machines", "buffers", "buffer_capacity", "demand", "input_capacity"})) return;
+  if (!r.expect_map(n, path, {"name", "machines", "buffers", "buffer_capacity", "demand", "input_capacity", "lot_size"})) return;
   line.name = r.string(n, "name", path).value_or("");
   const YAML::Node machines = n["machines"];
   std::string mp = child_path(path, "machines");
@@ -154,6 +154,7 @@ void read_line(YamlReader& r, const YAML::Node& n, const std::string& path, Line
     }
   }
   if (auto v = r.integer(n, "input_capacity", path)) line.input_capacity = *v;
+  if (auto v = r.integer(n, "lot_size", path)) line.lot_size = *v;
 }
 
 }  // namespace

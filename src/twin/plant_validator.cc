@@ -81,6 +81,8 @@ void check_distribution(Issues& issues, const Distribution& d, const std::string
       positive(d.b, "scale");
       break;
   }
+  // Sub-millisecond activities would only make the event count explode.
+  if (!zero_ok && d.mean() > 0 && d.mean() < 1e-3) issues.add(path, "mean below 1ms; use a longer time");
   if (d.mean() > kMaxHorizon) issues.add(path, fmt::format("mean {} is absurd (more than ten years)", format_duration(d.mean())));
 }
 
@@ -260,6 +262,7 @@ Result<void> validate_plant(Plant& plant) {
       issues.add(child_path(lp, "demand.rate_per_hour"), "must be > 0 (and at most 1e7)");
     }
     if (line.input_capacity < 0 || line.input_capacity > kMaxBuffer) issues.add(child_path(lp, "input_capacity"), fmt::format("must be between 0 (unlimited) and {}", kMaxBuffer));
+    if (line.lot_size < 1 || line.lot_size > kMaxBuffer) issues.add(child_path(lp, "lot_size"), fmt::format("must be between 1 and {}", kMaxBuffer));
     check_routing(issues, line, lp);
   }
   if (!issues.empty()) return std::unexpected(issues.error());

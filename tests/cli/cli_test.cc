@@ -19,16 +19,16 @@ namespace {
 
 using test::conformance_path;
 
-struct Run {
+struct Outcome {
   int code = -1;
   std::string out;  // stdout
   std::string err;  // stderr
 };
 
-Run run(const std::string& args) {
+Outcome run(const std::string& args) {
   test::TempDir dir;
   std::string cmd = test::officina_binary() + " " + args + " 2>" + dir.path("err");
-  Run r;
+  Outcome r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   std::array<char, 65536> buf;
@@ -48,12 +48,12 @@ TEST(Cli, TokenizeMatchesTheConformanceCases) {
   const Json& strings = (*cases)["strings"];
   for (size_t i : {0u, 1u, 11u}) {
     std::string s = strings[i];
-    Run with = run("tokenize -m " + q(conformance_path("models/tiny-gqa.gguf")) + " -p " + q(s));
+    Outcome with = run("tokenize -m " + q(conformance_path("models/tiny-gqa.gguf")) + " -p " + q(s));
     ASSERT_EQ(with.code, 0) << with.err;
     auto ids = parse_json(with.out, "stdout");
     ASSERT_TRUE(ids);
     EXPECT_EQ(*ids, (*cases)["llama-spm"]["ids_with_bos"][i]) << s;
-    Run plain = run("tokenize --tokenizer " + q(conformance_path("models/tiny-gqa-hf/tokenizer.json")) +
+    Outcome plain = run("tokenize --tokenizer " + q(conformance_path("models/tiny-gqa-hf/tokenizer.json")) +
                     " --no-bos -p " + q(s));
     ASSERT_EQ(plain.code, 0) << plain.err;
     EXPECT_EQ(*parse_json(plain.out, "stdout"), (*cases)["llama-spm"]["ids_plain"][i]) << s;
@@ -66,7 +66,7 @@ TEST(Cli, LogitsPrintsTheDocumentedJson) {
   const Json& record = (*ref)[0];
   std::string tokens;
   for (const auto& t : record["tokens"]) tokens += (tokens.empty() ? "" : ",") + std::to_string(t.get<int>());
-  Run r = run("logits -m " + q(conformance_path("models/tiny-mha.gguf")) + " --tokens " + tokens + " --top 3");
+  Outcome r = run("logits -m " + q(conformance_path("models/tiny-mha.gguf")) + " --tokens " + tokens + " --top 3");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = parse_json(r.out, "stdout");
   ASSERT_TRUE(j) << j.error().message;
@@ -85,14 +85,14 @@ TEST(Cli, LogitsPrintsTheDocumentedJson) {
   }
   EXPECT_LT(std::sqrt(num / den), 1e-4);
   // -p adds BOS like the reference's tokens.
-  Run p = run("logits -m " + q(conformance_path("models/tiny-mha.gguf")) + " -p " + q(record["prompt"]) + " --top 1");
+  Outcome p = run("logits -m " + q(conformance_path("models/tiny-mha.gguf")) + " -p " + q(record["prompt"]) + " --top 1");
   ASSERT_EQ(p.code, 0) << p.err;
   EXPECT_EQ((*parse_json(p.out, "stdout"))["tokens"], record["tokens"]);
 }
 
 TEST(Cli, GenerateIsDeterministicPerSeed) {
   std::string base = "generate -q -m " + q(conformance_path("models/tiny-gqa.gguf")) + " -p 'Hello world' -n 12 --ignore-eos";
-  Run a = run(base + " --seed 3"), b = run(base + " --seed 3"), c = run(base + " --seed 4");
+  Outcome a = run(base + " --seed 3"), b = run(base + " --seed 3"), c = run(base + " --seed 4");
   ASSERT_EQ(a.code, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
   EXPECT_NE(a.out, c.out);
@@ -100,7 +100,7 @@ TEST(Cli, GenerateIsDeterministicPerSeed) {
   // Greedy decoding reproduces the float64 reference's greedy16 text.
   auto ref = read_json_file(conformance_path("logits/tiny-gqa.f64.json"));
   ASSERT_TRUE(ref);
-  Run g = run("generate -q -m " + q(conformance_path("models/tiny-gqa.gguf")) + " -p " + q((*ref)[0]["prompt"]) +
+  Outcome g = run("generate -q -m " + q(conformance_path("models/tiny-gqa.gguf")) + " -p " + q((*ref)[0]["prompt"]) +
               " -n 16 --temp 0 --ignore-eos");
   ASSERT_EQ(g.code, 0) << g.err;
   auto gguf = GgufFile::open(conformance_path("models/tiny-gqa.gguf"));
@@ -117,11 +117,11 @@ TEST(Cli, GenerateIsDeterministicPerSeed) {
 }
 
 TEST(Cli, InfoDescribesTheModel) {
-  Run r = run("info " + q(conformance_path("models/tiny-gqa.gguf")));
+  Outcome r = run("info " + q(conformance_path("models/tiny-gqa.gguf")));
   ASSERT_EQ(r.code, 0) << r.err;
   for (std::string s : {"llama", "dim:            96", "layers:         3", "kv heads 2", "GQA", "32000", "SentencePiece"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
-  Run k = run("info " + q(conformance_path("models/small-256-Q4_K_M.gguf")));
+  Outcome k = run("info " + q(conformance_path("models/small-256-Q4_K_M.gguf")));
   ASSERT_EQ(k.code, 0) << k.err;
   EXPECT_NE(k.out.find("Q4_K"), std::string::npos) << k.out;
   EXPECT_NE(k.out.find("Q6_K"), std::string::npos) << k.out;
@@ -144,7 +144,7 @@ void expect_round_trip(const std::string& path) {
 TEST(Cli, ConvertWritesTheSameNetworkAsTheReferenceGguf) {
   test::TempDir dir;
   std::string out = dir.path("converted.gguf");
-  Run r = run("convert " + q(conformance_path("models/tiny-gqa-hf")) + " " + q(out));
+  Outcome r = run("convert " + q(conformance_path("models/tiny-gqa-hf")) + " " + q(out));
   ASSERT_EQ(r.code, 0) << r.err;
   expect_round_trip(out);
   auto mine = GgufFile::open(out);
@@ -168,8 +168,8 @@ TEST(Cli, ConvertWritesTheSameNetworkAsTheReferenceGguf) {
     EXPECT_TRUE(mine->find(key)) << key;
   EXPECT_EQ(*mine->get_string("tokenizer.ggml.model"), "llama");
   // The converted file gives the reference's logits.
-  Run a = run("logits -m " + q(out) + " -p 'Hello world' --top 1");
-  Run b = run("logits -m " + q(conformance_path("models/tiny-gqa.gguf")) + " -p 'Hello world' --top 1");
+  Outcome a = run("logits -m " + q(out) + " -p 'Hello world' --top 1");
+  Outcome b = run("logits -m " + q(conformance_path("models/tiny-gqa.gguf")) + " -p 'Hello world' --top 1");
   ASSERT_EQ(a.code, 0) << a.err;
   auto ja = parse_json(a.out, "a"), jb = parse_json(b.out, "b");
   ASSERT_TRUE(ja && jb);
@@ -185,29 +185,29 @@ TEST(Cli, ModelInitIsReproducibleAndLoads) {
   test::TempDir dir;
   std::string args = " --dim 64 --layers 2 --heads 4 --kv-heads 1 --ffn 128 --head-dim 24 --rope-theta 500000 --vocab-from " +
                      q(conformance_path("models/tiny-mha.gguf"));
-  Run a = run("model init" + args + " --seed 5 --out " + q(dir.path("a.gguf")));
-  Run b = run("model init" + args + " --seed 5 --out " + q(dir.path("b.gguf")));
-  Run c = run("model init" + args + " --seed 6 --out " + q(dir.path("c.gguf")));
+  Outcome a = run("model init" + args + " --seed 5 --out " + q(dir.path("a.gguf")));
+  Outcome b = run("model init" + args + " --seed 5 --out " + q(dir.path("b.gguf")));
+  Outcome c = run("model init" + args + " --seed 6 --out " + q(dir.path("c.gguf")));
   ASSERT_EQ(a.code, 0) << a.err;
   ASSERT_EQ(b.code, 0);
   ASSERT_EQ(c.code, 0);
   EXPECT_EQ(*read_text_file(dir.path("a.gguf")), *read_text_file(dir.path("b.gguf")));
   EXPECT_NE(*read_text_file(dir.path("a.gguf")), *read_text_file(dir.path("c.gguf")));
   expect_round_trip(dir.path("a.gguf"));
-  Run info = run("info " + q(dir.path("a.gguf")));
+  Outcome info = run("info " + q(dir.path("a.gguf")));
   ASSERT_EQ(info.code, 0) << info.err;
   EXPECT_NE(info.out.find("kv heads 1, head_dim 24, MQA"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("rope theta:     500000"), std::string::npos) << info.out;
-  Run gen = run("generate -q -m " + q(dir.path("a.gguf")) + " -p 'ciao' -n 5 --temp 0 --ignore-eos");
+  Outcome gen = run("generate -q -m " + q(dir.path("a.gguf")) + " -p 'ciao' -n 5 --temp 0 --ignore-eos");
   EXPECT_EQ(gen.code, 0) << gen.err;
-  Run q8 = run("model init" + args + " --seed 5 --type Q8_0 --out " + q(dir.path("q8.gguf")));
+  Outcome q8 = run("model init" + args + " --seed 5 --type Q8_0 --out " + q(dir.path("q8.gguf")));
   ASSERT_EQ(q8.code, 0) << q8.err;
   EXPECT_NE(run("info " + q(dir.path("q8.gguf"))).out.find("Q8_0"), std::string::npos);
 }
 
 TEST(Cli, BadInputGivesOneLineErrors) {
   test::TempDir dir;
-  auto expect_error = [](const Run& r, std::string_view text) {
+  auto expect_error = [](const Outcome& r, std::string_view text) {
     EXPECT_EQ(r.code, 1) << r.err;
     EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -224,6 +224,10 @@ TEST(Cli, BadInputGivesOneLineErrors) {
   expect_error(run("logits -m " + q(conformance_path("models/tiny-mha.gguf")) + " --tokens 1,99999"), "99999");
   expect_error(run("generate -m " + q(conformance_path("models/tiny-mha.gguf")) + " -p hi --top-p 0"), "top-p");
   std::filesystem::create_directory(dir.path("hf"));
+  for (auto& f : std::filesystem::directory_iterator(conformance_path("models/tiny-gqa-hf")))
+    std::filesystem::copy_file(f.path(), dir.path("hf/" + f.path().filename().string()));
+  std::filesystem::permissions(dir.path("hf/config.json"), std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
   std::ofstream(dir.path("hf/config.json")) << "{\"model_type\": \"llama\", ";
   expect_error(run("info " + q(dir.path("hf"))), "config.json");
   std::ofstream(dir.path("hf/config.json")) << R"({"model_type": "gpt_neox"})";

@@ -61,8 +61,12 @@ TEST(GgufBadInput, EveryTruncationFails) {
 TEST(GgufBadInput, TruncationErrorsSayWhere) {
   auto bytes = small_valid_file();
   expect_error(std::span(bytes).first(10), "file ends while reading the tensor count");
-  expect_error(std::span(bytes).first(30), "metadata #0");
-  expect_error(std::span(bytes).first(bytes.size() - 1), "tensor 'x': data [");
+  expect_error(std::span(bytes).first(30), "header at byte 16: metadata count 6 is impossible: only 6 bytes follow");
+  expect_error(std::span(bytes).first(bytes.size() - 1), "tensor 'y': data [352, 384) beyond end of file (size 383)");
+  auto named = GgufBytes().header(0, 1).str("general.name").u32(8).str("tiny-model");
+  expect_error(named.bytes().first(59),
+               "metadata 'general.name' at byte 48: a STRING value has length 10, more than the 3 bytes left");
+  expect_error(named.bytes().first(50), "metadata 'general.name' at byte 48: file ends while reading the length of");
 }
 
 TEST(GgufBadInput, WrongMagic) {
@@ -86,16 +90,16 @@ TEST(GgufBadInput, ImpossibleCounts) {
 TEST(GgufBadInput, HugeMetadataArrayFailsWithoutAllocating) {
   // 2^60 UINT8 items would need an exabyte; the check must come first.
   auto bytes = GgufBytes().header(0, 1).str("big.array").u32(9).u32(0).u64(uint64_t{1} << 60).zeros(16);
-  expect_error(bytes.bytes(), "metadata 'big.array' at byte 24: array of 1152921504606846976 UINT8 items");
+  expect_error(bytes.bytes(), "metadata 'big.array' at byte 45: array of 1152921504606846976 UINT8 items");
   auto strings = GgufBytes().header(0, 1).str("strings").u32(9).u32(8).u64(3).u64(1).raw("a").zeros(8);
   expect_error(strings.bytes(), "metadata 'strings'");
 }
 
 TEST(GgufBadInput, HugeStringLength) {
-  auto key = GgufBytes().header(0, 1).u64(~uint64_t{0}).raw("k");
+  auto key = GgufBytes().header(0, 1).u64(~uint64_t{0}).raw("k").zeros(16);
   expect_error(key.bytes(), "the key has length 18446744073709551615");
   auto value = GgufBytes().header(0, 1).str("general.name").u32(8).u64(uint64_t{1} << 40).raw("abc");
-  expect_error(value.bytes(), "metadata 'general.name' at byte 44: a STRING value has length 1099511627776");
+  expect_error(value.bytes(), "metadata 'general.name' at byte 48: a STRING value has length 1099511627776");
 }
 
 TEST(GgufBadInput, BadValueTypes) {
@@ -118,6 +122,11 @@ TEST(GgufBadInput, DuplicateKeys) {
   expect_error(b.bytes(), "metadata 'llama.block_count' at byte 57: duplicate key");
 }
 
+TEST(GgufBadInput, HostileNamesAreEscaped) {
+  auto b = GgufBytes().header(0, 2).kv_u32("evil\nkey", 1).kv_u32("evil\nkey", 2);
+  expect_error(b.bytes(), "metadata 'evil\\x0akey' at byte 48: duplicate key");
+}
+
 TEST(GgufBadInput, Alignment) {
   expect_error(GgufBytes().header(0, 1).kv_u32("general.alignment", 12).bytes(),
                "'general.alignment' is 12, expected a power of two");
@@ -135,16 +144,16 @@ GgufBytes one_tensor(std::vector<uint64_t> dims, uint32_t type, uint64_t offset,
 
 TEST(GgufBadInput, TensorShapes) {
   EXPECT_TRUE(GgufFile::parse(one_tensor({16}, 0, 0).bytes(), kName));
-  expect_error(one_tensor({}, 0, 0).bytes(), "tensor 'w' at byte 32: 0 dimensions, expected 1 to 4");
+  expect_error(one_tensor({}, 0, 0).bytes(), "tensor 'w' at byte 33: 0 dimensions, expected 1 to 4");
   expect_error(one_tensor({1, 1, 1, 1, 1}, 0, 0).bytes(), "5 dimensions, expected 1 to 4");
-  expect_error(one_tensor({16, 0}, 0, 0).bytes(), "tensor 'w' at byte 44: dimension 1 is 0");
+  expect_error(one_tensor({16, 0}, 0, 0).bytes(), "tensor 'w' at byte 45: dimension 1 is 0");
   expect_error(one_tensor({uint64_t{1} << 40, uint64_t{1} << 40}, 0, 0).bytes(), "element count overflows");
   expect_error(one_tensor({uint64_t{1} << 63}, 0, 0).bytes(), "element count overflows");
   expect_error(one_tensor({16}, 8, 0).bytes(), "innermost dimension 16 is not a multiple of the Q8_0 block size 32");
 }
 
 TEST(GgufBadInput, TensorTypes) {
-  expect_error(one_tensor({16}, 99, 0).bytes(), "tensor 'w' at byte 44: unknown tensor type 99");
+  expect_error(one_tensor({16}, 99, 0).bytes(), "tensor 'w' at byte 45: unknown tensor type 99");
   expect_error(one_tensor({32}, 13, 0).bytes(), "Q5_K (ggml type 13) is not supported");
 }
 
@@ -160,7 +169,7 @@ TEST(GgufBadInput, TensorDataRange) {
 TEST(GgufBadInput, DuplicateTensorNames) {
   GgufBytes b;
   b.header(2, 0).tensor("w", {8}, 0, 0).tensor("w", {8}, 0, 32).pad().zeros(64);
-  expect_error(b.bytes(), "tensor 'w' at byte 60: duplicate tensor name");
+  expect_error(b.bytes(), "tensor 'w' at byte 57: duplicate tensor name");
 }
 
 TEST(GgufBadInput, OpenNamesThePath) {

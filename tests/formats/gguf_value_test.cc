@@ -117,5 +117,13 @@ TEST(GgufValue, CheckFindsInconsistentValues) {
   EXPECT_NE(d.error().message.find("deeper"), std::string::npos) << d.error().message;
 }
 
+TEST(GgufValue, QuoteNameKeepsMessagesOnOneShortLine) {
+  EXPECT_EQ(quote_name("blk.0.attn_q.weight"), "'blk.0.attn_q.weight'");
+  EXPECT_EQ(quote_name("a\nb'c\\"), "'a\\x0ab\\x27c\\x5c'");
+  EXPECT_EQ(quote_name("\xc3\xa8"), "'\\xc3\\xa8'");
+  std::string long_name(1000, 'x');
+  EXPECT_EQ(quote_name(long_name), "'" + std::string(120, 'x') + "' (shortened, 1000 bytes)");
+}
+
 }  // namespace
 }  // namespace officina

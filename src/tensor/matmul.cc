@@ -1,0 +1,126 @@
+// y[n, rows] = x[n, cols] · W[rows, cols]ᵀ for W of any DType.
+//
+// Work is split into tasks of kRowsPerTask weight rows on the pool. Every
+// output is computed by the same code whatever the thread count or task, so
+// results are bit-identical across pool sizes.
+//
+// n = 1 (decode): one fused dequantize-and-dot per weight row (dot_row).
+// n > 1 (prefill): each task dequantizes its weight rows once into a
+// per-thread F32 scratch and multiplies them with the x rows in tiles of two
+// weight rows by four x rows. The two paths sum in different orders, so an x
+// row's result at n = 1 and inside a batch differ in the last bits; within a
+// batch it depends neither on its neighbours nor on its position.
+#include "tensor/matmul.h"
+
+#include <algorithm>
+#include <cassert>
+#include <vector>
+
+#include "tensor/kernels.h"
+#include "tensor/quantize.h"
+
+namespace officina {
+
+namespace {
+
+constexpr int64_t kRowsPerTask = 16;
+
+// y rows [r0, r1) for all n x rows, prefill path.
+void matmul_rows_batched(const TensorView& w, const float* x, float* y, int64_t n, int64_t r0, int64_t r1) {
+  const int64_t rows = w.rows();
+  const int64_t cols = w.cols();
+  const int64_t count = r1 - r0;
+  thread_local std::vector<float> scratch;
+  const float* wrows[kRowsPerTask];
+  if (w.dtype == DType::F32) {
+    for (int64_t r = 0; r < count; ++r) wrows[r] = reinterpret_cast<const float*>(w.row(r0 + r));
+  } else {
+    scratch.resize(static_cast<size_t>(count * cols));
+    for (int64_t r = 0; r < count; ++r) {
+      float* dst = scratch.data() + r * cols;
+      dequantize_row(w.dtype, w.row(r0 + r), dst, cols);
+      wrows[r] = dst;
+    }
+  }
+  // x groups outermost: a group of four x rows stays in cache while every
+  // weight row of the task passes over it, two at a time. A last group of
+  // fewer than four repeats its final row and drops those outputs.
+  for (int64_t i = 0; i < n; i += 4) {
+    const float* xs[4];
+    for (int64_t j = 0; j < 4; ++j) xs[j] = x + std::min(i + j, n - 1) * cols;
+    const int64_t valid = std::min<int64_t>(4, n - i);
+    int64_t r = 0;
+    for (; r + 2 <= count; r += 2) {
+      const float* ws[2] = {wrows[r], wrows[r + 1]};
+      float out[8];
+      kernels::dot_f32_tile_2x4(ws, xs, cols, out);
+      for (int64_t j = 0; j < valid; ++j) {
+        y[(i + j) * rows + r0 + r] = out[j];
+        y[(i + j) * rows + r0 + r + 1] = out[4 + j];
+      }
+    }
+    if (r < count) {
+      float out[4];
+      kernels::dot_f32_tile_1x4(wrows[r], xs, cols, out);
+      for (int64_t j = 0; j < valid; ++j) y[(i + j) * rows + r0 + r] = out[j];
+    }
+  }
+}
+
+}  // namespace
+
+float dot_row(DType type, const std::byte* row, const float* x, int64_t cols) {
+  assert(dtype_row_ok(type, cols));
+  switch (type) {
+    case DType::F32: return kernels::dot_f32(reinterpret_cast<const float*>(row), x, cols);
+    case DType::F16: return kernels::dot_f16(reinterpret_cast<const uint16_t*>(row), x, cols);
+    case DType::BF16: return kernels::dot_bf16(reinterpret_cast<const uint16_t*>(row), x, cols);
+    case DType::Q8_0: return kernels::dot_q8_0(row, x, cols);
+    case DType::Q4_0: return kernels::dot_q4_0(row, x, cols);
+    case DType::Q4_K: return kernels::dot_q4_k(row, x, cols);
+    case DType::Q6_K: return kernels::dot_q6_k(row, x, cols);
+  }
+  assert(false && "unhandled DType");
+  return 0.0f;
+}
+
+float dot_row_reference(DType type, const std::byte* row, const float* x, int64_t cols) {
+  std::vector<float> w(static_cast<size_t>(cols));
+  dequantize_row_reference(type, row, w.data(), cols);
+  double sum = 0.0;
+  for (int64_t i = 0; i < cols; ++i) sum += static_cast<double>(w[static_cast<size_t>(i)]) * x[i];
+  return static_cast<float>(sum);
+}
+
+void matmul(const TensorView& w, const float* x, float* y, int64_t n, ThreadPool& pool) {
+  assert(w.valid() && dtype_row_ok(w.dtype, w.cols()));
+  const int64_t rows = w.rows();
+  if (n <= 0 || rows <= 0) return;
+  const int64_t tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
+  if (n == 1) {
+    pool.run(tasks, [&](int64_t task, int) {
+      const int64_t r1 = std::min(rows, (task + 1) * kRowsPerTask);
+      for (int64_t r = task * kRowsPerTask; r < r1; ++r) y[r] = dot_row(w.dtype, w.row(r), x, w.cols());
+    });
+    return;
+  }
+  pool.run(tasks, [&](int64_t task, int) {
+    matmul_rows_batched(w, x, y, n, task * kRowsPerTask, std::min(rows, (task + 1) * kRowsPerTask));
+  });
+}
+
+void matmul_reference(const TensorView& w, const float* x, float* y, int64_t n) {
+  const int64_t rows = w.rows();
+  const int64_t cols = w.cols();
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    dequantize_row_reference(w.dtype, w.row(r), row.data(), cols);
+    for (int64_t i = 0; i < n; ++i) {
+      double sum = 0.0;
+      for (int64_t c = 0; c < cols; ++c) sum += static_cast<double>(row[static_cast<size_t>(c)]) * x[i * cols + c];
+      y[i * rows + r] = static_cast<float>(sum);
+    }
+  }
+}
+
+}  // namespace officina

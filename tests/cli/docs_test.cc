@@ -1,0 +1,52 @@
+// Runs every `officina ...` line of the ```sh blocks in docs/engine.md, in
+// order, with $MODELS and $OUT substituted: the documented examples work.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "base/mapped_file.h"
+#include "test_util.h"
+
+namespace officina {
+namespace {
+
+std::vector<std::string> doc_commands(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  bool in_sh = false;
+  while (std::getline(in, line)) {
+    if (line.starts_with("```")) {
+      in_sh = !in_sh && line == "```sh";
+      continue;
+    }
+    if (in_sh && line.starts_with("officina ")) out.push_back(line);
+  }
+  return out;
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
+  return s;
+}
+
+void run_doc(const std::string& doc) {
+  auto text = read_text_file(std::string(OFFICINA_SOURCE_DIR) + "/" + doc);
+  ASSERT_TRUE(text) << text.error().message;
+  auto commands = doc_commands(*text);
+  ASSERT_GE(commands.size(), 5u) << doc;
+  test::TempDir out;
+  for (const std::string& c : commands) {
+    std::string cmd = replace_all(c, "$MODELS", test::conformance_path("models"));
+    cmd = replace_all(cmd, "$OUT", out.path());
+    cmd = test::officina_binary() + cmd.substr(std::string("officina").size()) + " > /dev/null 2>&1";
+    int status = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << doc << ": " << c;
+  }
+}
+
+TEST(Docs, EngineExamplesRun) { run_doc("docs/engine.md"); }
+
+}  // namespace
+}  // namespace officina
