@@ -233,7 +233,9 @@ lines:
     if (unit != last_unit) {
       EXPECT_EQ(unit, last_unit + 1);
       EXPECT_EQ(cycle, 1);
-      if (unit == 2) EXPECT_GT(last_current, first_current + 2);  // the tool wore out
+      if (unit == 2) {
+        EXPECT_GT(last_current, first_current + 2);  // the tool wore out
+      }
       if (unit == 1) first_current = current;
     } else {
       EXPECT_EQ(cycle, last_cycle + 1);
