@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 conformance="${OFFICINA_CONFORMANCE_DIR:-$(cd .. && pwd)/shared/conformance}"
-cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-16 \
   -DOFFICINA_FUZZ=ON -DOFFICINA_TESTS=OFF >/dev/null
-ninja -C build-fuzz -j "$(nproc)"
+targets=$(for f in fuzz/*_fuzz.cc; do basename "$f" .cc; done)
+ninja -C build-fuzz -j "$(nproc)" $targets
 status=0
 for target in build-fuzz/fuzz/*_fuzz; do
   name=$(basename "$target" _fuzz)

@@ -10,7 +10,7 @@ packages=(
   libhwy-dev libopenblas-dev nlohmann-json3-dev libcpp-httplib-dev
   libfmt-dev libspdlog-dev libcli11-dev
   # tests, benchmarks, fuzzing, sanitizers
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev
   # digital twin (plant YAML)
   libyaml-cpp-dev
 )
