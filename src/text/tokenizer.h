@@ -3,8 +3,13 @@
 //    "llama"; tokenizer.json model BPE with byte_fallback),
 //  - byte-level BPE (GGUF "gpt2"; tokenizer.json with a ByteLevel
 //    pre-tokenizer and its split regexes, e.g. the Llama-3 pattern).
-// Added/special tokens are matched before the BPE runs.
-// Thread-safety: encode/decode are const and safe to call concurrently.
+// Added/special tokens are matched before the BPE runs. docs/tokenizers.md
+// describes the pipeline, the BOS/EOS rules and what is not supported.
+// Failure: the loaders return an Error (one line: file, key or JSON path,
+// problem); encode/decode never fail (invalid UTF-8 input is tokenized as
+// bytes, unknown ids decode to nothing).
+// Thread-safety: immutable after loading; every method is const and safe to
+// call concurrently.
 #pragma once
 
 #include <cstdint>
@@ -42,8 +47,8 @@ class Tokenizer {
 
   TokenizerKind kind() const;
   int32_t vocab_size() const;
-  int32_t bos_id() const;   // -1 when the vocabulary has none
-  int32_t eos_id() const;
+  int32_t bos_id() const;   // -1 when the metadata names none
+  int32_t eos_id() const;   // -1 when the metadata names none and no </s>-like token exists
   bool add_bos_default() const;  // whether the model expects BOS by default
   bool is_end_of_generation(int32_t id) const;  // eos, eot, <|eot_id|>, ...
   // Control and unknown tokens (<s>, </s>, <|eot_id|>, <unk>): the ones
@@ -56,16 +61,19 @@ class Tokenizer {
   // nullopt when there is none.
   std::optional<int32_t> token_id(std::string_view token_text) const;
 
-  // Text to ids; add_bos prepends BOS; parse_special matches special tokens
-  // written in the text ("<|eot_id|>") instead of tokenizing their characters.
+  // Text to ids; add_bos prepends BOS (when bos_id() >= 0); parse_special
+  // matches special tokens written in the text ("<|eot_id|>") instead of
+  // tokenizing their characters (non-special added tokens always match).
   std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special = true) const;
   // The raw bytes of one token (byte-fallback tokens give their byte; may be
-  // a partial UTF-8 sequence).
+  // a partial UTF-8 sequence); empty for an id outside the vocabulary.
   std::string token_bytes(int32_t id) const;
   // The text of a sequence (SentencePiece: leading space of the first piece
-  // removed when it came from the added prefix).
+  // removed when it came from the added prefix). Raw bytes: a sequence cut
+  // inside a character is not valid UTF-8 (use TokenStreamDecoder).
   std::string decode(std::span<const int32_t> ids, bool skip_special = true) const;
-  // The vocabulary entry as stored (for display): "▁Hello", "<0x0A>".
+  // The vocabulary entry as stored (for display): "▁Hello", "<0x0A>"; empty
+  // for an id outside the vocabulary.
   const std::string& token_text(int32_t id) const;
 
   // The tokenizer as GGUF metadata (tokenizer.ggml.model, tokens, scores,
@@ -85,8 +93,10 @@ class Tokenizer {
 
 struct TokenStreamOptions {
   bool skip_special = true;         // leave out control tokens, as decode() does
-  bool strip_leading_space = true;  // drop the prefix space of the first piece
-                                    // (only where decode_strips_leading_space())
+  // Drop the prefix space of the first piece (only where
+  // decode_strips_leading_space()), as decode() of the same ids does. Set it
+  // to false when the ids continue a text mid-sentence (plain completion).
+  bool strip_leading_space = true;
 };
 
 // Streaming decoder: feed ids one at a time, get back text only once it is
