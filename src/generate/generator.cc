@@ -43,7 +43,8 @@ Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_
   result.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
 
   Sampler sampler(options.sampling);
-  TokenStreamDecoder decoder(tokenizer);
+  // The text continues the prompt, so a leading space is real text.
+  TokenStreamDecoder decoder(tokenizer, TokenStreamOptions{.skip_special = true, .strip_leading_space = false});
   std::vector<int32_t> history(prompt.begin(), prompt.end());
   bool stopped_by_callback = false;
   auto emit = [&](const std::string& piece) {
