@@ -1,13 +1,15 @@
 // libFuzzer target for the GGUF reader: any byte string must parse or fail
 // with an Error, never crash, hang or allocate without bound. When it parses,
 // every tensor view must lie inside the input (touching each byte lets ASan
-// catch a view that does not) and every metadata value must be readable.
+// catch a view that does not) and every metadata value must be readable;
+// a vocabulary in it must load or fail cleanly.
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
 #include "formats/gguf_file.h"
 #include "formats/gguf_writer.h"
+#include "text/tokenizer.h"
 
 namespace {
 
@@ -34,6 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   volatile uint64_t sink = 0;
   for (const auto& [key, value] : file->metadata()) touch_value(value, key, sink);
   for (const auto& t : file->tensors()) sink = sink + touch(std::span(t.view.data, t.view.bytes()));
+  // The vocabulary loader reads the same metadata a model file carries.
+  if (auto tokenizer = officina::Tokenizer::from_gguf(*file)) {
+    auto ids = tokenizer->encode("Ciao, mondo! 123 <s>", true);
+    sink = sink + tokenizer->decode(ids).size();
+  }
 
   // What parses must write back and parse again to the same metadata.
   officina::GgufWriter writer;

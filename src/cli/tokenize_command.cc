@@ -1,4 +1,5 @@
 // officina tokenize (-m MODEL | --tokenizer tokenizer.json) -p TEXT [--no-bos]
+#include <filesystem>
 #include <memory>
 
 #include <fmt/format.h>
@@ -21,7 +22,9 @@ void run_tokenize(const TokenizeArgs& a) {
   std::unique_ptr<Tokenizer> own;
   const Tokenizer* tok = nullptr;
   if (!a.tokenizer_json.empty()) {
-    auto t = Tokenizer::from_json_files(a.tokenizer_json);
+    // tokenizer_config.json beside it says whether to add BOS.
+    std::string config = (std::filesystem::path(a.tokenizer_json).parent_path() / "tokenizer_config.json").string();
+    auto t = Tokenizer::from_json_files(a.tokenizer_json, std::filesystem::exists(config) ? config : "");
     if (!t) return report(t.error());
     own = std::make_unique<Tokenizer>(std::move(*t));
     tok = own.get();
