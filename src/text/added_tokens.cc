@@ -33,9 +33,8 @@ void AddedTokenMatcher::finish() {
   for (uint32_t i = 0; i < tokens_.size(); ++i)
     by_first_byte_[static_cast<uint8_t>(tokens_[i].content[0])].push_back(i);
   for (auto& list : by_first_byte_) {
-    std::stable_sort(list.begin(), list.end(), [&](uint32_t a, uint32_t b) {
-      return tokens_[a].content.size() > tokens_[b].content.size();
-    });
+    std::stable_sort(list.begin(), list.end(),
+                     [&](uint32_t a, uint32_t b) { return tokens_[a].content.size() > tokens_[b].content.size(); });
   }
 }
 

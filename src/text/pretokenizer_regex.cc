@@ -11,8 +11,7 @@ namespace officina {
 
 namespace {
 
-constexpr std::string_view kGpt2Regex =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+constexpr std::string_view kGpt2Regex = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 constexpr std::string_view kLlama3Regex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 constexpr std::string_view kQwen2Regex =
@@ -36,8 +35,8 @@ struct CharInfo {
   uint32_t offset;  // byte offset in the text
   bool letter;
   bool number;
-  bool space;    // \s
-  bool newline;  // [\r\n]
+  bool space;                                                  // \s
+  bool newline;                                                // [\r\n]
   bool other() const { return !letter && !number && !space; }  // [^\s\p{L}\p{N}]
 };
 
@@ -172,9 +171,12 @@ std::optional<SplitPattern> split_pattern_from_gguf_pre(std::string_view name) {
 
 std::string_view split_pattern_name(SplitPattern pattern) {
   switch (pattern) {
-    case SplitPattern::Gpt2: return "gpt2";
-    case SplitPattern::Llama3: return "llama3";
-    case SplitPattern::Qwen2: return "qwen2";
+    case SplitPattern::Gpt2:
+      return "gpt2";
+    case SplitPattern::Llama3:
+      return "llama3";
+    case SplitPattern::Qwen2:
+      return "qwen2";
   }
   return "?";
 }

@@ -92,8 +92,10 @@ void apply_pre_tokenizer(const PreTokenizerStep& step, bool first_segment, std::
         const bool prepend = step.prepend_scheme == PrependScheme::Always ||
                              (step.prepend_scheme == PrependScheme::First && first_segment && w == 0);
         if (prepend && !word.starts_with(step.replacement)) word.insert(0, step.replacement);
-        if (step.split) split_before(word, step.replacement, next);
-        else next.push_back(std::move(word));
+        if (step.split)
+          split_before(word, step.replacement, next);
+        else
+          next.push_back(std::move(word));
         break;
       }
     }

@@ -32,13 +32,13 @@ enum class PrependScheme { Always, First, Never };
 struct PreTokenizerStep {
   enum class Kind { Split, ByteLevel, Digits, Metaspace };
   Kind kind = Kind::Split;
-  SplitPattern pattern = SplitPattern::Gpt2;      // Split
-  bool use_regex = true;                          // ByteLevel: split with the GPT-2 pattern
-  bool add_prefix_space = false;                  // ByteLevel
-  bool individual_digits = false;                 // Digits
-  std::string replacement = "\xE2\x96\x81";       // Metaspace ("▁")
+  SplitPattern pattern = SplitPattern::Gpt2;             // Split
+  bool use_regex = true;                                 // ByteLevel: split with the GPT-2 pattern
+  bool add_prefix_space = false;                         // ByteLevel
+  bool individual_digits = false;                        // Digits
+  std::string replacement = "\xE2\x96\x81";              // Metaspace ("▁")
   PrependScheme prepend_scheme = PrependScheme::Always;  // Metaspace
-  bool split = true;                              // Metaspace: cut before each replacement
+  bool split = true;                                     // Metaspace: cut before each replacement
 };
 
 struct TextPipeline {

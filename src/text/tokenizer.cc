@@ -10,8 +10,8 @@ namespace officina {
 namespace {
 
 constexpr std::array<std::string_view, 10> kEndOfGenerationNames = {
-    "</s>",       "<|eot_id|>",      "<|eom_id|>", "<|end_of_text|>", "<|endoftext|>",
-    "<|im_end|>", "<end_of_turn>",   "<|end|>",    "<eos>",           "<|END_OF_TURN_TOKEN|>",
+    "</s>",       "<|eot_id|>",    "<|eom_id|>", "<|end_of_text|>", "<|endoftext|>",
+    "<|im_end|>", "<end_of_turn>", "<|end|>",    "<eos>",           "<|END_OF_TURN_TOKEN|>",
 };
 constexpr std::array<std::string_view, 5> kFallbackEosNames = {
     "</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>", "<|im_end|>",
@@ -36,8 +36,7 @@ Result<void> Tokenizer::Impl::finish(std::span<const int32_t> extra_end_ids) {
     if (id && vocab.type[*id] == TokenType::Control) end_of_generation.push_back(*id);
   }
   std::sort(end_of_generation.begin(), end_of_generation.end());
-  end_of_generation.erase(std::unique(end_of_generation.begin(), end_of_generation.end()),
-                          end_of_generation.end());
+  end_of_generation.erase(std::unique(end_of_generation.begin(), end_of_generation.end()), end_of_generation.end());
   strip_leading_space = kind == TokenizerKind::SentencePieceBpe && pipeline.adds_prefix_space();
   added.finish();
   return {};

@@ -47,9 +47,9 @@ class Tokenizer {
 
   TokenizerKind kind() const;
   int32_t vocab_size() const;
-  int32_t bos_id() const;   // -1 when the metadata names none
-  int32_t eos_id() const;   // -1 when the metadata names none and no </s>-like token exists
-  bool add_bos_default() const;  // whether the model expects BOS by default
+  int32_t bos_id() const;                       // -1 when the metadata names none
+  int32_t eos_id() const;                       // -1 when the metadata names none and no </s>-like token exists
+  bool add_bos_default() const;                 // whether the model expects BOS by default
   bool is_end_of_generation(int32_t id) const;  // eos, eot, <|eot_id|>, ...
   // Control and unknown tokens (<s>, </s>, <|eot_id|>, <unk>): the ones
   // decode(skip_special = true) leaves out.
@@ -92,7 +92,7 @@ class Tokenizer {
 };
 
 struct TokenStreamOptions {
-  bool skip_special = true;         // leave out control tokens, as decode() does
+  bool skip_special = true;  // leave out control tokens, as decode() does
   // Drop the prefix space of the first piece (only where
   // decode_strips_leading_space()), as decode() of the same ids does. Set it
   // to false when the ids continue a text mid-sentence (plain completion).

@@ -24,8 +24,8 @@ Result<const GgufArray*> optional_array(const GgufFile& gguf, std::string_view k
   if (gguf.find(key) == nullptr) return nullptr;
   OFFICINA_TRY(const GgufArray* array, gguf.get_array(key));
   if (array->items.size() != expected_size)
-    return fail("{}: metadata '{}' has {} entries, expected {} (one per token)", gguf.where(), key,
-                array->items.size(), expected_size);
+    return fail("{}: metadata '{}' has {} entries, expected {} (one per token)", gguf.where(), key, array->items.size(),
+                expected_size);
   return array;
 }
 
@@ -109,8 +109,7 @@ Result<void> load_merges(const GgufFile& gguf, Tokenizer::Impl& impl) {
     if (!right) return fail("{}: {}: merge refers to unknown token '{}'", where, key, utf8_printable(right_text));
     std::string joined = std::string(left_text) + std::string(right_text);
     auto result = impl.vocab.find_text(joined);
-    if (!result)
-      return fail("{}: {}: merged token '{}' is not in the vocabulary", where, key, utf8_printable(joined));
+    if (!result) return fail("{}: {}: merged token '{}' is not in the vocabulary", where, key, utf8_printable(joined));
     impl.bpe.add_rule(*left, *right, static_cast<int32_t>(i), *result);
   }
   return {};
@@ -141,8 +140,8 @@ Result<Tokenizer> Tokenizer::from_gguf(const GgufFile& gguf) {
   } else if (model == "gpt2") {
     impl->kind = TokenizerKind::ByteLevelBpe;
   } else if (model == "bert" || model == "t5" || model == "rwkv" || model == "ugm" || model == "plamo2") {
-    return fail("{}: metadata '{}' = '{}' is not supported (officina reads 'llama' and 'gpt2' vocabularies)",
-                where, kModelKey, model);
+    return fail("{}: metadata '{}' = '{}' is not supported (officina reads 'llama' and 'gpt2' vocabularies)", where,
+                kModelKey, model);
   } else if (model == "no_vocab" || model == "none") {
     return fail("{}: the model has no vocabulary ('{}' = '{}')", where, kModelKey, model);
   } else {

@@ -1,8 +1,6 @@
 // Tokenizer -> GGUF tokenizer.ggml.* metadata (the inverse of from_gguf).
 #include <fmt/format.h>
 
-#include <limits>
-
 #include "text/tokenizer_impl.h"
 
 namespace officina {
@@ -40,17 +38,21 @@ Result<std::string_view> byte_level_pre_name(const Tokenizer::Impl& impl) {
     } else if (step.kind == PreTokenizerStep::Kind::ByteLevel && !step.add_prefix_space) {
       if (step.use_regex && !pattern) pattern = SplitPattern::Gpt2;
     } else {
-      return fail("{}: this pre-tokenizer sequence has no GGUF equivalent (tokenizer.ggml.pre names one split "
-                  "pattern)",
-                  impl.where);
+      return fail(
+          "{}: this pre-tokenizer sequence has no GGUF equivalent (tokenizer.ggml.pre names one split "
+          "pattern)",
+          impl.where);
     }
   }
   if (!impl.pipeline.normalizer.empty())
     return fail("{}: a normalizer on a byte-level vocabulary has no GGUF equivalent", impl.where);
   switch (pattern.value_or(SplitPattern::Gpt2)) {
-    case SplitPattern::Llama3: return std::string_view("llama-bpe");
-    case SplitPattern::Qwen2: return std::string_view("qwen2");
-    case SplitPattern::Gpt2: return std::string_view("gpt-2");
+    case SplitPattern::Llama3:
+      return std::string_view("llama-bpe");
+    case SplitPattern::Qwen2:
+      return std::string_view("qwen2");
+    case SplitPattern::Gpt2:
+      return std::string_view("gpt-2");
   }
   return std::string_view("gpt-2");
 }
@@ -60,10 +62,10 @@ Result<void> check_sentencepiece_pipeline(const Tokenizer::Impl& impl) {
     if (step.kind != PreTokenizerStep::Kind::Metaspace || step.split)
       return fail("{}: this pre-tokenizer has no GGUF equivalent for a SentencePiece vocabulary", impl.where);
   for (const NormalizerStep& step : impl.pipeline.normalizer) {
-    const bool space_marker = step.kind == NormalizerStep::Kind::Replace && step.pattern == " " &&
-                              step.content == kSentencePieceSpace;
-    const bool prefix = step.kind == NormalizerStep::Kind::Prepend &&
-                        (step.content == kSentencePieceSpace || step.content == " ");
+    const bool space_marker =
+        step.kind == NormalizerStep::Kind::Replace && step.pattern == " " && step.content == kSentencePieceSpace;
+    const bool prefix =
+        step.kind == NormalizerStep::Kind::Prepend && (step.content == kSentencePieceSpace || step.content == " ");
     if (!space_marker && !prefix)
       return fail("{}: this normalizer has no GGUF equivalent for a SentencePiece vocabulary", impl.where);
   }

@@ -27,10 +27,10 @@ struct Tokenizer::Impl {
   int32_t bos = -1;
   int32_t eos = -1;
   bool add_bos = false;
-  bool strip_leading_space = false;  // decode drops the space the pipeline prepended
-  bool has_scores = false;           // vocab.score holds SentencePiece scores (GGUF "llama")
-  int32_t eot = -1;                  // end of turn (GGUF tokenizer.ggml.eot_token_id)
-  int32_t eom = -1;                  // end of message (GGUF tokenizer.ggml.eom_token_id)
+  bool strip_leading_space = false;        // decode drops the space the pipeline prepended
+  bool has_scores = false;                 // vocab.score holds SentencePiece scores (GGUF "llama")
+  int32_t eot = -1;                        // end of turn (GGUF tokenizer.ggml.eot_token_id)
+  int32_t eom = -1;                        // end of message (GGUF tokenizer.ggml.eom_token_id)
   std::vector<int32_t> end_of_generation;  // sorted
 
   // Completes loading: validates special ids (errors name `where`), fills

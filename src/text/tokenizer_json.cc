@@ -114,8 +114,9 @@ Result<void> load_merges(const JsonAt& model, Tokenizer::Impl& impl) {
     auto right = impl.vocab.find_text(parts.second);
     if (!right) return at.error(fmt::format("merge refers to unknown token '{}'", utf8_printable(parts.second)));
     auto result = impl.vocab.find_text(parts.first + parts.second);
-    if (!result) return at.error(fmt::format("merged token '{}' is not in the vocabulary",
-                                         utf8_printable(parts.first + parts.second)));
+    if (!result)
+      return at.error(
+          fmt::format("merged token '{}' is not in the vocabulary", utf8_printable(parts.first + parts.second)));
     impl.bpe.add_rule(*left, *right, static_cast<int32_t>(i), *result);
   }
   return {};
@@ -160,7 +161,8 @@ Result<Tokenizer::Impl> load_tokenizer_json(std::string_view text, std::string_v
     OFFICINA_TRY(type, json_get_string(model.child("type")));
   }
   if (type == "Unigram" || type == "WordPiece" || type == "WordLevel")
-    return model.child("type").error(fmt::format("model type '{}' is not supported (officina reads BPE models)", utf8_printable(type)));
+    return model.child("type").error(
+        fmt::format("model type '{}' is not supported (officina reads BPE models)", utf8_printable(type)));
   if (type != "BPE") return model.child("type").error(fmt::format("unknown model type '{}'", utf8_printable(type)));
   for (std::string_view key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     OFFICINA_TRY(auto affix, json_get_optional_string(model, key));
@@ -187,7 +189,8 @@ Result<Tokenizer::Impl> load_tokenizer_json(std::string_view text, std::string_v
   OFFICINA_TRY(auto unk, json_get_optional_string(model, "unk_token"));
   if (unk) {
     auto id = impl.vocab.find_text(*unk);
-    if (!id) return model.child("unk_token").error(fmt::format("token '{}' is not in the vocabulary", utf8_printable(*unk)));
+    if (!id)
+      return model.child("unk_token").error(fmt::format("token '{}' is not in the vocabulary", utf8_printable(*unk)));
     options.unk_id = *id;
     if (impl.vocab.type[*id] == TokenType::Control || impl.vocab.type[*id] == TokenType::Normal)
       impl.vocab.type[*id] = TokenType::Unknown;
@@ -196,7 +199,9 @@ Result<Tokenizer::Impl> load_tokenizer_json(std::string_view text, std::string_v
   OFFICINA_TRY(auto bos_text, parse_json_post_processor_bos(root.child("post_processor")));
   if (bos_text) {
     auto id = impl.vocab.find_text(*bos_text);
-    if (!id) return root.child("post_processor").error(fmt::format("token '{}' is not in the vocabulary", utf8_printable(*bos_text)));
+    if (!id)
+      return root.child("post_processor")
+          .error(fmt::format("token '{}' is not in the vocabulary", utf8_printable(*bos_text)));
     impl.bos = *id;
     impl.add_bos = true;
   }
@@ -234,7 +239,8 @@ Result<Tokenizer> Tokenizer::from_json_text(std::string_view tokenizer_json, std
   }
 }
 
-Result<Tokenizer> Tokenizer::from_json_files(const std::string& tokenizer_json, const std::string& tokenizer_config_json) {
+Result<Tokenizer> Tokenizer::from_json_files(const std::string& tokenizer_json,
+                                             const std::string& tokenizer_config_json) {
   OFFICINA_TRY(std::string text, read_text_file(tokenizer_json, 1ull << 30));
   std::string config;
   if (!tokenizer_config_json.empty()) {

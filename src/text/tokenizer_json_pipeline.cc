@@ -25,15 +25,23 @@ std::unexpected<Error> JsonAt::error(std::string_view problem) const {
 
 std::string_view json_type_name(const Json& value) {
   switch (value.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::object:
+      return "an object";
+    case Json::value_t::array:
+      return "an array";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::boolean:
+      return "a boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a number";
-    default: return "an unexpected value";
+    case Json::value_t::number_unsigned:
+      return "an integer";
+    case Json::value_t::number_float:
+      return "a number";
+    default:
+      return "an unexpected value";
   }
 }
 
@@ -48,7 +56,8 @@ Result<std::string> json_get_string(const JsonAt& at) {
 Result<bool> json_get_bool_or(const JsonAt& object, std::string_view key, bool fallback) {
   JsonAt at = object.child(key);
   if (!at.present()) return fallback;
-  if (!at.value.is_boolean()) return at.error(fmt::format("expected true or false, found {}", json_type_name(at.value)));
+  if (!at.value.is_boolean())
+    return at.error(fmt::format("expected true or false, found {}", json_type_name(at.value)));
   return at.value.get<bool>();
 }
 
@@ -73,14 +82,20 @@ Result<void> check_utf8_text(std::string_view text, std::string_view where) {
 
 namespace {
 
+// Real files nest Sequences one level deep; the limit keeps a hostile file
+// from exhausting the stack.
+constexpr int kMaxSequenceDepth = 16;
+
 // Sequence components keep their children under a type-specific key.
 template <class ParseOne>
-Result<void> for_each_component(const JsonAt& at, std::string_view list_key, ParseOne&& parse_one) {
+Result<void> for_each_component(const JsonAt& at, std::string_view list_key, ParseOne&& parse_one, int depth = 0) {
   OFFICINA_TRY(std::string type, json_component_type(at));
   if (type != "Sequence") return parse_one(at, type);
+  if (depth >= kMaxSequenceDepth) return at.error("Sequence components nested too deeply");
   JsonAt list = at.child(list_key);
   if (!list.value.is_array()) return list.error("expected an array");
-  for (size_t i = 0; i < list.value.size(); ++i) OFFICINA_CHECK(for_each_component(list.item(i), list_key, parse_one));
+  for (size_t i = 0; i < list.value.size(); ++i)
+    OFFICINA_CHECK(for_each_component(list.item(i), list_key, parse_one, depth + 1));
   return {};
 }
 
@@ -107,7 +122,8 @@ Result<void> parse_json_normalizer(const JsonAt& at, TextPipeline& pipeline) {
       pipeline.normalizer.push_back({NormalizerStep::Kind::Replace, std::move(pattern), std::move(content)});
       return {};
     }
-    return c.error(fmt::format("unsupported normalizer '{}' (supported: Sequence, Prepend, Replace)", utf8_printable(type)));
+    return c.error(
+        fmt::format("unsupported normalizer '{}' (supported: Sequence, Prepend, Replace)", utf8_printable(type)));
   });
 }
 
@@ -125,7 +141,8 @@ Result<void> parse_json_pre_tokenizer(const JsonAt& at, TextPipeline& pipeline, 
         return pattern.child("Regex").error(
             "unsupported split regex (supported: the GPT-2, Llama-3 and Qwen2 patterns)");
       OFFICINA_TRY(std::string behavior, json_get_string(c.child("behavior")));
-      if (behavior != "Isolated") return c.child("behavior").error(fmt::format("unsupported behavior '{}'", utf8_printable(behavior)));
+      if (behavior != "Isolated")
+        return c.child("behavior").error(fmt::format("unsupported behavior '{}'", utf8_printable(behavior)));
       OFFICINA_TRY(bool invert, json_get_bool_or(c, "invert", false));
       if (invert) return c.child("invert").error("inverted splits are not supported");
       step.kind = PreTokenizerStep::Kind::Split;
@@ -147,19 +164,23 @@ Result<void> parse_json_pre_tokenizer(const JsonAt& at, TextPipeline& pipeline, 
       }
       OFFICINA_TRY(auto scheme, json_get_optional_string(c, "prepend_scheme"));
       if (scheme) {
-        if (*scheme == "always") step.prepend_scheme = PrependScheme::Always;
-        else if (*scheme == "first") step.prepend_scheme = PrependScheme::First;
-        else if (*scheme == "never") step.prepend_scheme = PrependScheme::Never;
-        else return c.child("prepend_scheme").error(fmt::format("unknown prepend_scheme '{}'", utf8_printable(*scheme)));
+        if (*scheme == "always")
+          step.prepend_scheme = PrependScheme::Always;
+        else if (*scheme == "first")
+          step.prepend_scheme = PrependScheme::First;
+        else if (*scheme == "never")
+          step.prepend_scheme = PrependScheme::Never;
+        else
+          return c.child("prepend_scheme").error(fmt::format("unknown prepend_scheme '{}'", utf8_printable(*scheme)));
       } else {
         OFFICINA_TRY(bool add_prefix_space, json_get_bool_or(c, "add_prefix_space", true));
         step.prepend_scheme = add_prefix_space ? PrependScheme::Always : PrependScheme::Never;
       }
       OFFICINA_TRY(step.split, json_get_bool_or(c, "split", true));
     } else {
-      return c.error(fmt::format(
-          "unsupported pre-tokenizer '{}' (supported: Sequence, Split, ByteLevel, Digits, Metaspace)",
-          utf8_printable(type)));
+      return c.error(
+          fmt::format("unsupported pre-tokenizer '{}' (supported: Sequence, Split, ByteLevel, Digits, Metaspace)",
+                      utf8_printable(type)));
     }
     pipeline.pre_tokenizer.push_back(std::move(step));
     return {};

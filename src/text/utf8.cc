@@ -17,11 +17,16 @@ uint32_t lead_length(unsigned char b) {
 // excludes overlong forms, surrogates and values above U+10FFFF).
 bool second_byte_ok(unsigned char lead, unsigned char b) {
   switch (lead) {
-    case 0xE0: return b >= 0xA0 && b <= 0xBF;
-    case 0xED: return b >= 0x80 && b <= 0x9F;
-    case 0xF0: return b >= 0x90 && b <= 0xBF;
-    case 0xF4: return b >= 0x80 && b <= 0x8F;
-    default: return b >= 0x80 && b <= 0xBF;
+    case 0xE0:
+      return b >= 0xA0 && b <= 0xBF;
+    case 0xED:
+      return b >= 0x80 && b <= 0x9F;
+    case 0xF0:
+      return b >= 0x90 && b <= 0xBF;
+    case 0xF4:
+      return b >= 0x80 && b <= 0x8F;
+    default:
+      return b >= 0x80 && b <= 0xBF;
   }
 }
 
@@ -40,9 +45,12 @@ Utf8Char utf8_decode(std::string_view text, size_t pos) {
   for (uint32_t i = 2; i < len; ++i)
     if (!is_continuation(s[pos + i])) return {0xFFFD, 1, false};
   char32_t cp = 0;
-  if (len == 2) cp = (lead & 0x1F);
-  else if (len == 3) cp = (lead & 0x0F);
-  else cp = (lead & 0x07);
+  if (len == 2)
+    cp = (lead & 0x1F);
+  else if (len == 3)
+    cp = (lead & 0x0F);
+  else
+    cp = (lead & 0x07);
   for (uint32_t i = 1; i < len; ++i) cp = (cp << 6) | (s[pos + i] & 0x3F);
   return {cp, len, true};
 }
@@ -88,7 +96,7 @@ size_t utf8_complete_prefix(std::string_view text) {
   for (size_t back = 1; back <= lookback; ++back) {
     const size_t start = n - back;
     const uint32_t len = lead_length(s[start]);
-    if (len == 0) continue;  // a continuation (or invalid) byte: look further back
+    if (len == 0) continue;     // a continuation (or invalid) byte: look further back
     if (len <= back) return n;  // the last lead byte's sequence fits: nothing pending
     // The tail is [start, n): a lead byte that wants more. Hold it only if
     // what has arrived so far can still become a valid character.
@@ -106,8 +114,10 @@ std::string utf8_sanitize(std::string_view text) {
   size_t pos = 0;
   while (pos < text.size()) {
     Utf8Char c = utf8_decode(text, pos);
-    if (c.valid) out.append(text.substr(pos, c.length));
-    else utf8_append(out, 0xFFFD);
+    if (c.valid)
+      out.append(text.substr(pos, c.length));
+    else
+      utf8_append(out, 0xFFFD);
     pos += c.length;
   }
   return out;

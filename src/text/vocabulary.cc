@@ -54,8 +54,7 @@ std::optional<int32_t> Vocabulary::find_text(std::string_view token_text) const 
 
 std::vector<bool> Vocabulary::tokens_of_types(std::initializer_list<TokenType> types) const {
   std::vector<bool> mask(text.size());
-  for (int32_t id = 0; id < size(); ++id)
-    mask[id] = std::find(types.begin(), types.end(), type[id]) != types.end();
+  for (int32_t id = 0; id < size(); ++id) mask[id] = std::find(types.begin(), types.end(), type[id]) != types.end();
   return mask;
 }
 
@@ -97,4 +96,3 @@ void Vocabulary::build_index(bool byte_level, const std::vector<bool>& is_piece)
 }
 
 }  // namespace officina
-

@@ -25,7 +25,7 @@ enum class TokenType : uint8_t {
   Control = 3,      // special: BOS, EOS, <|eot_id|>; matched only with parse_special
   UserDefined = 4,  // added tokens that are always matched before the BPE
   Unused = 5,
-  Byte = 6,         // byte fallback "<0xNN>"
+  Byte = 6,  // byte fallback "<0xNN>"
 };
 
 // Transparent hashing so string_view lookups need no temporary string.
@@ -38,7 +38,7 @@ struct Vocabulary {
   std::vector<std::string> text;   // as stored in the file
   std::vector<std::string> bytes;  // what the token decodes to
   std::vector<TokenType> type;
-  std::vector<float> score;        // SentencePiece scores (0 when absent)
+  std::vector<float> score;  // SentencePiece scores (0 when absent)
   // Byte fallback tokens (SentencePiece "<0xNN>") or single-byte tokens
   // (byte-level); -1 where the vocabulary has none.
   std::array<int32_t, 256> byte_token{};

@@ -17,8 +17,10 @@ const Tokenizer* get(Loaded& loaded, std::string* why) {
 
 Loaded from_result(Result<Tokenizer> r) {
   Loaded out;
-  if (r) out.tokenizer = std::make_unique<Tokenizer>(std::move(*r));
-  else out.error = r.error().message;
+  if (r)
+    out.tokenizer = std::make_unique<Tokenizer>(std::move(*r));
+  else
+    out.error = r.error().message;
   return out;
 }
 
@@ -34,8 +36,9 @@ const Tokenizer* llama_spm_from_gguf(std::string* why) {
 }
 
 const Tokenizer* llama_spm_from_json(std::string* why) {
-  static Loaded loaded = from_result(Tokenizer::from_json_files(conformance_path("models/tiny-gqa-hf/tokenizer.json"),
-                                                                conformance_path("models/tiny-gqa-hf/tokenizer_config.json")));
+  static Loaded loaded =
+      from_result(Tokenizer::from_json_files(conformance_path("models/tiny-gqa-hf/tokenizer.json"),
+                                             conformance_path("models/tiny-gqa-hf/tokenizer_config.json")));
   return get(loaded, why);
 }
 
@@ -61,8 +64,8 @@ std::vector<std::pair<std::string, GgufValue>> tiny_gpt2_gguf_metadata(const std
     tokens.push_back(GgufValue::string(byte_level_encode(std::string(1, static_cast<char>(b)))));
     types.push_back(GgufValue::i32(1));
   }
-  const std::vector<std::string> merged = {"he", "ll", "hell", "hello", "\xC4\xA0w", "or", "\xC4\xA0wor", "ld",
-                                           "\xC4\xA0world"};
+  const std::vector<std::string> merged = {"he", "ll",          "hell", "hello",        "\xC4\xA0w",
+                                           "or", "\xC4\xA0wor", "ld",   "\xC4\xA0world"};
   for (const std::string& t : merged) {
     tokens.push_back(GgufValue::string(t));
     types.push_back(GgufValue::i32(1));

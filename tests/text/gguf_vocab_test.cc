@@ -56,8 +56,7 @@ TEST(GgufGpt2Vocabulary, ControlTokensOnlyWithParseSpecialUserDefinedAlways) {
   EXPECT_EQ(t->encode("hello world<|eot_id|>", false, true), (Ids{259, 264, 265}));
   // Without parse_special the text is split by the Llama-3 pattern and
   // spelled in bytes ("<|", "eot", "_id", "|>").
-  EXPECT_EQ(t->encode("hello<|eot_id|>", false, false),
-            (Ids{259, '<', '|', 'e', 'o', 't', '_', 'i', 'd', '|', '>'}));
+  EXPECT_EQ(t->encode("hello<|eot_id|>", false, false), (Ids{259, '<', '|', 'e', 'o', 't', '_', 'i', 'd', '|', '>'}));
   EXPECT_EQ(t->encode("a<tool>b", false, false), (Ids{'a', 266, 'b'}));
   EXPECT_EQ(t->encode("a<tool>b", false, true), (Ids{'a', 266, 'b'}));
   EXPECT_TRUE(t->is_end_of_generation(265));

@@ -1,10 +1,11 @@
 // The hand-coded split patterns against splits worked out from the regex
 // semantics (alternatives in order, greedy quantifiers, the (?!\S) look-ahead).
-#include <random>
+#include "text/pretokenizer_regex.h"
 
 #include <gtest/gtest.h>
 
-#include "text/pretokenizer_regex.h"
+#include <random>
+
 #include "text/unicode_tables.h"
 
 namespace officina {
@@ -52,10 +53,20 @@ TEST(SplitPatternLlama3, UnicodeLettersAndInvalidBytes) {
             (Pieces{"perch\xC3\xA9", " \xC3\xA8", " gi\xC3\xA0"}));
   EXPECT_EQ(split(SplitPattern::Llama3, "\xE6\x97\xA5\xE6\x9C\xAC"), (Pieces{"\xE6\x97\xA5\xE6\x9C\xAC"}));
   // An invalid byte is a character of no class: it prefixes the next word.
-  EXPECT_EQ(split(SplitPattern::Llama3, "a\xFF" "b"), (Pieces{"a", "\xFF" "b"}));
+  EXPECT_EQ(split(SplitPattern::Llama3,
+                  "a\xFF"
+                  "b"),
+            (Pieces{"a",
+                    "\xFF"
+                    "b"}));
   EXPECT_EQ(split(SplitPattern::Llama3, "\xF0\x9F"), (Pieces{"\xF0\x9F"}));
   // U+00A0 (no-break space) is \s.
-  EXPECT_EQ(split(SplitPattern::Llama3, "a\xC2\xA0\xC2\xA0" "b"), (Pieces{"a", "\xC2\xA0", "\xC2\xA0" "b"}));
+  EXPECT_EQ(split(SplitPattern::Llama3,
+                  "a\xC2\xA0\xC2\xA0"
+                  "b"),
+            (Pieces{"a", "\xC2\xA0",
+                    "\xC2\xA0"
+                    "b"}));
 }
 
 TEST(SplitPatternGpt2, CaseSensitiveContractionsAndNumberRuns) {
@@ -72,9 +83,10 @@ TEST(SplitPatternQwen2, SingleDigits) {
 }
 
 TEST(SplitPattern, RecognisesRegexesAndGgufNames) {
-  EXPECT_EQ(split_pattern_from_regex(
-                R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"),
-            SplitPattern::Llama3);
+  EXPECT_EQ(
+      split_pattern_from_regex(
+          R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"),
+      SplitPattern::Llama3);
   EXPECT_EQ(split_pattern_from_regex(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)"),
             SplitPattern::Gpt2);
   EXPECT_EQ(split_pattern_from_regex("\\w+"), std::nullopt);
@@ -85,9 +97,25 @@ TEST(SplitPattern, RecognisesRegexesAndGgufNames) {
 }
 
 TEST(SplitPattern, PiecesCoverRandomTextExactly) {
-  const std::vector<std::string> alphabet = {"a", "Z", "7", " ", " ", "\n", "\r", "\t", "'", "s", "!", ".",
-                                             "\xC3\xA8", "\xE2\x80\x94", "\xF0\x9F\xA6\x99", "\xFF", "\xC2\xA0",
-                                             "\xE6\x97\xA5", "\xD9\xA3" /* Arabic-Indic 3 */};
+  const std::vector<std::string> alphabet = {"a",
+                                             "Z",
+                                             "7",
+                                             " ",
+                                             " ",
+                                             "\n",
+                                             "\r",
+                                             "\t",
+                                             "'",
+                                             "s",
+                                             "!",
+                                             ".",
+                                             "\xC3\xA8",
+                                             "\xE2\x80\x94",
+                                             "\xF0\x9F\xA6\x99",
+                                             "\xFF",
+                                             "\xC2\xA0",
+                                             "\xE6\x97\xA5",
+                                             "\xD9\xA3" /* Arabic-Indic 3 */};
   std::mt19937 rng(42);
   for (int round = 0; round < 2000; ++round) {
     std::string text;
@@ -106,15 +134,15 @@ TEST(SplitPattern, PiecesCoverRandomTextExactly) {
 
 TEST(UnicodeTables, Classes) {
   EXPECT_TRUE(unicode_is_letter('a'));
-  EXPECT_TRUE(unicode_is_letter(0x00E8));   // è
-  EXPECT_TRUE(unicode_is_letter(0x65E5));   // 日
-  EXPECT_TRUE(unicode_is_letter(0x1780));   // Khmer ka
-  EXPECT_FALSE(unicode_is_letter(0x17B6));  // Khmer vowel sign (Mc), not L
-  EXPECT_FALSE(unicode_is_letter(0x1F999)); // 🦙
+  EXPECT_TRUE(unicode_is_letter(0x00E8));    // è
+  EXPECT_TRUE(unicode_is_letter(0x65E5));    // 日
+  EXPECT_TRUE(unicode_is_letter(0x1780));    // Khmer ka
+  EXPECT_FALSE(unicode_is_letter(0x17B6));   // Khmer vowel sign (Mc), not L
+  EXPECT_FALSE(unicode_is_letter(0x1F999));  // 🦙
   EXPECT_FALSE(unicode_is_letter(0xFFFD));
   EXPECT_TRUE(unicode_is_number('0'));
-  EXPECT_TRUE(unicode_is_number(0x00BD));   // ½
-  EXPECT_TRUE(unicode_is_number(0x0663));   // Arabic-Indic 3
+  EXPECT_TRUE(unicode_is_number(0x00BD));  // ½
+  EXPECT_TRUE(unicode_is_number(0x0663));  // Arabic-Indic 3
   EXPECT_FALSE(unicode_is_number('a'));
   EXPECT_TRUE(unicode_is_whitespace(0x3000));
   EXPECT_TRUE(unicode_is_whitespace(0x0085));

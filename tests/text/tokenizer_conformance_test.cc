@@ -8,12 +8,12 @@ namespace officina::test {
 namespace {
 
 // Skips when the Llama 3 tokenizer was not fetched, fails when CI named it.
-#define OFFICINA_REQUIRE_LLAMA3(var)                                                     \
-  std::string llama3_why;                                                                \
-  const Tokenizer* var = llama3_from_json(&llama3_why);                                  \
-  if (var == nullptr) {                                                                  \
-    if (llama3_tokenizer_location().required) FAIL() << llama3_why;                      \
-    GTEST_SKIP() << llama3_why << " (set OFFICINA_LLAMA3_TOKENIZER to require it)";      \
+#define OFFICINA_REQUIRE_LLAMA3(var)                                                \
+  std::string llama3_why;                                                           \
+  const Tokenizer* var = llama3_from_json(&llama3_why);                             \
+  if (var == nullptr) {                                                             \
+    if (llama3_tokenizer_location().required) FAIL() << llama3_why;                 \
+    GTEST_SKIP() << llama3_why << " (set OFFICINA_LLAMA3_TOKENIZER to require it)"; \
   }
 
 void expect_cases(const Tokenizer& tokenizer, const std::string& vocabulary, const std::string& label) {
@@ -119,6 +119,28 @@ TEST(TokenizerConformance, LlamaSpmGgufExportKeepsTheFileScores) {
   }
 }
 
+// The logits references were computed from prompts tokenized by llama.cpp:
+// its token lists (with BOS) are a second, independent tokenizer reference.
+TEST(TokenizerConformance, LlamaSpmMatchesTheLogitsReferencePrompts) {
+  std::string why;
+  const Tokenizer* gguf = llama_spm_from_gguf(&why);
+  ASSERT_NE(gguf, nullptr) << why;
+  const Tokenizer* json = llama_spm_from_json(&why);
+  ASSERT_NE(json, nullptr) << why;
+  int checked = 0;
+  for (const char* file : {"logits/tiny-gqa.reference.json", "logits/tiny-mha.f64.json"}) {
+    const nlohmann::json records = nlohmann::json::parse(read_file_or_empty(conformance_path(file)));
+    for (const auto& r : records) {
+      const std::string prompt = r.at("prompt").get<std::string>();
+      const auto tokens = r.at("tokens").get<std::vector<int32_t>>();
+      EXPECT_EQ(gguf->encode(prompt, true), tokens) << file << ": " << prompt;
+      EXPECT_EQ(json->encode(prompt, true), tokens) << file << ": " << prompt;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 10);
+}
+
 TEST(TokenizerConformance, RoundTripLlamaSpm) {
   std::string why;
   const Tokenizer* gguf = llama_spm_from_gguf(&why);
@@ -165,7 +187,7 @@ TEST(TokenizerConformance, Llama3SpecialIds) {
   EXPECT_FALSE(t->add_bos_default());
   EXPECT_EQ(t->eos_id(), 128001);  // <|end_of_text|>, found by name
   EXPECT_TRUE(t->is_end_of_generation(128001));
-  EXPECT_TRUE(t->is_end_of_generation(128009));  // <|eot_id|>
+  EXPECT_TRUE(t->is_end_of_generation(128009));   // <|eot_id|>
   EXPECT_FALSE(t->is_end_of_generation(128008));  // reserved_special_token_4 in this package
 }
 

@@ -96,8 +96,15 @@ TEST(TokenizerJsonErrors, UnsupportedPipelineSteps) {
   expect_error(j.dump(), {"pre_tokenizer.pattern.Regex", "unsupported split regex"});
   j["pre_tokenizer"] = {{"type", "Whitespace"}};
   expect_error(j.dump(), {"pre_tokenizer", "unsupported pre-tokenizer 'Whitespace'"});
-  j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {{{"type", "Metaspace"}, {"prepend_scheme", "sometimes"}}}}};
+  j["pre_tokenizer"] = {{"type", "Sequence"},
+                        {"pretokenizers", {{{"type", "Metaspace"}, {"prepend_scheme", "sometimes"}}}}};
   expect_error(j.dump(), {"pre_tokenizer.pretokenizers[0].prepend_scheme", "unknown prepend_scheme 'sometimes'"});
+  // Hostile nesting is refused, not recursed into without bound.
+  nlohmann::json nested = {{"type", "Prepend"}, {"prepend", "x"}};
+  for (int i = 0; i < 100; ++i) nested = {{"type", "Sequence"}, {"normalizers", nlohmann::json::array({nested})}};
+  j = tiny_spm_tokenizer_json();
+  j["normalizer"] = nested;
+  expect_error(j.dump(), {"normalizer.normalizers[0]", "nested too deeply"});
 }
 
 TEST(TokenizerJsonErrors, SpecialTokensThatAreNotInTheVocabulary) {
@@ -110,16 +117,19 @@ TEST(TokenizerJsonErrors, SpecialTokensThatAreNotInTheVocabulary) {
   j = tiny_spm_tokenizer_json();
   j["added_tokens"][3]["id"] = "x";
   expect_error(j.dump(), {"added_tokens[3].id", "non-negative integer"});
-  expect_error(tiny_spm_tokenizer_json().dump(), {"bad/tokenizer_config.json", "bos_token", "'<b>' is not in the vocabulary"},
+  expect_error(tiny_spm_tokenizer_json().dump(),
+               {"bad/tokenizer_config.json", "bos_token", "'<b>' is not in the vocabulary"},
                R"({"bos_token": {"content": "<b>"}})");
-  expect_error(tiny_spm_tokenizer_json().dump(), {"bad/tokenizer_config.json", "invalid JSON"}, "{\"add_bos_token\": tr");
+  expect_error(tiny_spm_tokenizer_json().dump(), {"bad/tokenizer_config.json", "invalid JSON"},
+               "{\"add_bos_token\": tr");
   expect_error(tiny_spm_tokenizer_json().dump(), {"bad/tokenizer_config.json", "add_bos_token", "true or false"},
                R"({"add_bos_token": "yes"})");
 }
 
 TEST(TokenizerJsonErrors, ConfigOverridesBosSettings) {
-  auto t = Tokenizer::from_json_text(tiny_spm_tokenizer_json().dump(), "tiny/tokenizer.json",
-                                     R"({"add_bos_token": false, "bos_token": "<s>", "eos_token": {"content": "</s>"}})");
+  auto t =
+      Tokenizer::from_json_text(tiny_spm_tokenizer_json().dump(), "tiny/tokenizer.json",
+                                R"({"add_bos_token": false, "bos_token": "<s>", "eos_token": {"content": "</s>"}})");
   ASSERT_TRUE(t) << t.error().message;
   EXPECT_FALSE(t->add_bos_default());
   EXPECT_EQ(t->bos_id(), 1);

@@ -1,7 +1,8 @@
+#include "text/utf8.h"
+
 #include <gtest/gtest.h>
 
 #include "text/byte_level.h"
-#include "text/utf8.h"
 
 namespace officina {
 namespace {
@@ -10,8 +11,8 @@ TEST(Utf8, DecodesAndRejectsMalformedSequences) {
   EXPECT_EQ(utf8_decode("\xC3\xA8", 0).code_point, 0xE8u);
   EXPECT_EQ(utf8_decode("\xF0\x9F\xA6\x99", 0).code_point, 0x1F999u);
   EXPECT_EQ(utf8_decode("\xF0\x9F\xA6\x99", 0).length, 4u);
-  for (std::string_view bad : {"\x80", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xC3",
-                               "\xE2\x82", "\xFF"}) {
+  for (std::string_view bad :
+       {"\x80", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xC3", "\xE2\x82", "\xFF"}) {
     Utf8Char c = utf8_decode(bad, 0);
     EXPECT_FALSE(c.valid) << utf8_printable(bad);
     EXPECT_EQ(c.length, 1u);
@@ -35,11 +36,16 @@ TEST(Utf8, CompletePrefixHoldsOnlyUnfinishedCharacters) {
   EXPECT_EQ(utf8_complete_prefix("a\x80"), 2u);
   EXPECT_EQ(utf8_complete_prefix("a\xFF"), 2u);
   EXPECT_EQ(utf8_complete_prefix("a\xE0\x80"), 3u);  // overlong start
-  EXPECT_EQ(utf8_complete_prefix("a\xC3" "b"), 3u);
+  EXPECT_EQ(utf8_complete_prefix("a\xC3"
+                                 "b"),
+            3u);
 }
 
 TEST(Utf8, SanitizeAndPrintable) {
-  EXPECT_EQ(utf8_sanitize("a\xFF" "b\xC3"), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(utf8_sanitize("a\xFF"
+                          "b\xC3"),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD");
   EXPECT_EQ(utf8_printable("a\nb\t\x01\xFF\xC3\xA8"), "a\\nb\\t\\x01\\xff\xC3\xA8");
   EXPECT_EQ(utf8_printable(std::string(100, 'x'), 10), std::string(10, 'x') + "...");
 }
