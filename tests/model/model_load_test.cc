@@ -109,7 +109,9 @@ std::string load_error_after(const std::function<void(GgufWriter&, const GgufFil
 
 void add_all_except(GgufWriter& w, const GgufFile& src, std::string_view skip) {
   for (const auto& t : src.tensors())
-    if (t.name != skip) ASSERT_TRUE(w.add_tensor(t.name, t.view));
+    if (t.name != skip) {
+      ASSERT_TRUE(w.add_tensor(t.name, t.view));
+    }
 }
 
 TEST(ModelLoad, BadGgufModelsAreRefusedWithThePlace) {
