@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "tensor/half.h"
 
@@ -60,6 +61,22 @@ inline void unpack_q4_k_scales(const uint8_t* b, uint8_t sc[8], uint8_t m[8]) {
     sc[j] = static_cast<uint8_t>((b[j + 4] & 15) | ((b[j - 4] >> 6) << 4));
     m[j] = static_cast<uint8_t>((b[j + 4] >> 4) | ((b[j] >> 6) << 4));
   }
+}
+
+// The same unpacking on 32-bit words, for the integer dot kernels: the eight
+// scales in the bytes of *sc (scale j in byte j, little-endian) and the eight
+// mins in *m. (b >> 6) << 4 of a byte is (b >> 2) & 0x30.
+inline void unpack_q4_k_scales_words(const uint8_t* b, uint64_t* sc, uint64_t* m) {
+  uint32_t u0, u1, u2;
+  std::memcpy(&u0, b, 4);
+  std::memcpy(&u1, b + 4, 4);
+  std::memcpy(&u2, b + 8, 4);
+  const uint64_t sc_lo = u0 & 0x3F3F3F3Fu;
+  const uint64_t m_lo = u1 & 0x3F3F3F3Fu;
+  const uint64_t sc_hi = (u2 & 0x0F0F0F0Fu) | ((u0 >> 2) & 0x30303030u);
+  const uint64_t m_hi = ((u2 >> 4) & 0x0F0F0F0Fu) | ((u1 >> 2) & 0x30303030u);
+  *sc = sc_lo | (sc_hi << 32);
+  *m = m_lo | (m_hi << 32);
 }
 
 inline void pack_q4_k_scales(const uint8_t sc[8], const uint8_t m[8], uint8_t* b) {

@@ -10,6 +10,10 @@
 
 #include "tensor/dtype.h"
 
+namespace officina {
+struct ActRow;
+}
+
 namespace officina::kernels {
 
 // ---- dot_kernels.cc: float rows ----
@@ -25,13 +29,17 @@ void f16_to_f32(const uint16_t* src, float* dst, int64_t n);
 void bf16_to_f32(const uint16_t* src, float* dst, int64_t n);
 
 // ---- quant_kernels.cc: block types (cols a multiple of the block size) ----
-// Fused dequantize-and-dot of one stored row with x.
-float dot_q8_0(const std::byte* w, const float* x, int64_t cols);
-float dot_q4_0(const std::byte* w, const float* x, int64_t cols);
-float dot_q4_k(const std::byte* w, const float* x, int64_t cols);
-float dot_q6_k(const std::byte* w, const float* x, int64_t cols);
 // Dequantizes any non-F32 type; equals dequantize_row_reference bit for bit.
 void dequantize(DType type, const std::byte* src, float* dst, int64_t n);
+
+// ---- act_quant_kernels.cc: activation rows to Q8 / Q8K (quantized_activations.h) ----
+void quantize_act_q8(const float* x, int64_t cols, int8_t* qs, float* d);
+void quantize_act_q8k(const float* x, int64_t cols, int8_t* qs, float* d, int16_t* sums);
+
+// ---- int_dot_kernels.cc: integer dots (int_dot.h) ----
+// out[c] = int_dot(type, w, x[c], cols) for c < x_rows; each output has the
+// same bits whatever x_rows is (four rows share each decoded weight block).
+void int_dot_tile(DType type, const std::byte* w, const ActRow* x, int x_rows, int64_t cols, float* out);
 
 // ---- ops_kernels.cc ----
 void axpy(float a, const float* x, float* y, int64_t n);
@@ -43,6 +51,7 @@ float exp_shifted_sum(float* x, float max, int64_t n);
 float max_value(const float* x, int64_t n);
 void scale(float* x, float s, int64_t n);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
+void round_to_f16(float* x, int64_t n);
 
 // Name of the SIMD target the dispatcher picks now ("AVX3", "AVX2", ...).
 const char* target_name();

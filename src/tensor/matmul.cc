@@ -4,8 +4,16 @@
 // output is computed by the same code whatever the thread count or task, so
 // results are bit-identical across pool sizes.
 //
-// n = 1 (decode): one fused dequantize-and-dot per weight row (dot_row).
-// n > 1 (prefill): each task dequantizes its weight rows once into a
+// Quantized W (Q8_0, Q4_0, Q4_K, Q6_K): the x rows are quantized once per
+// call (quantized_activations.h, split over the pool when n > 1), then each
+// task runs the integer dot kernels (int_dot.h) over its weight rows, four x
+// rows at a time so that a decoded weight block serves four x rows. An
+// output's bits depend only on its weight row and x row: not on n, the
+// position in the batch or the thread count.
+//
+// Float W (F32, F16, BF16), F32 activations:
+// n = 1 (decode): one fused convert-and-dot per weight row (dot_row).
+// n > 1 (prefill): each task converts its weight rows once into a
 // per-thread F32 scratch and multiplies them with the x rows in tiles of two
 // weight rows by four x rows. The two paths sum in different orders, so an x
 // row's result at n = 1 and inside a batch differ in the last bits; within a
@@ -16,8 +24,10 @@
 #include <cassert>
 #include <vector>
 
+#include "tensor/int_dot.h"
 #include "tensor/kernels.h"
 #include "tensor/quantize.h"
+#include "tensor/quantized_activations.h"
 
 namespace officina {
 
@@ -67,6 +77,36 @@ void matmul_rows_batched(const TensorView& w, const float* x, float* y, int64_t 
   }
 }
 
+// The calling thread's quantized x rows, reused across calls.
+QuantizedActivations& thread_activations() {
+  thread_local QuantizedActivations acts;
+  return acts;
+}
+
+void matmul_int(const TensorView& w, const float* x, float* y, int64_t n, ThreadPool& pool) {
+  const int64_t rows = w.rows();
+  const int64_t cols = w.cols();
+  QuantizedActivations& acts = thread_activations();
+  acts.quantize(*act_format_for(w.dtype), x, n, cols, &pool);
+  const int64_t tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
+  pool.run(tasks, [&](int64_t task, int) {
+    const int64_t r0 = task * kRowsPerTask;
+    const int64_t r1 = std::min(rows, r0 + kRowsPerTask);
+    // x groups outermost: four quantized x rows stay in L1 while the task's
+    // weight rows pass over them.
+    for (int64_t i = 0; i < n; i += 4) {
+      const int group = static_cast<int>(std::min<int64_t>(4, n - i));
+      ActRow xs[4];
+      for (int j = 0; j < group; ++j) xs[j] = acts.row(i + j);
+      for (int64_t r = r0; r < r1; ++r) {
+        float out[4];
+        kernels::int_dot_tile(w.dtype, w.row(r), xs, group, cols, out);
+        for (int j = 0; j < group; ++j) y[(i + j) * rows + r] = out[j];
+      }
+    }
+  });
+}
+
 }  // namespace
 
 float dot_row(DType type, const std::byte* row, const float* x, int64_t cols) {
@@ -75,10 +115,14 @@ float dot_row(DType type, const std::byte* row, const float* x, int64_t cols) {
     case DType::F32: return kernels::dot_f32(reinterpret_cast<const float*>(row), x, cols);
     case DType::F16: return kernels::dot_f16(reinterpret_cast<const uint16_t*>(row), x, cols);
     case DType::BF16: return kernels::dot_bf16(reinterpret_cast<const uint16_t*>(row), x, cols);
-    case DType::Q8_0: return kernels::dot_q8_0(row, x, cols);
-    case DType::Q4_0: return kernels::dot_q4_0(row, x, cols);
-    case DType::Q4_K: return kernels::dot_q4_k(row, x, cols);
-    case DType::Q6_K: return kernels::dot_q6_k(row, x, cols);
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_K:
+    case DType::Q6_K: {
+      QuantizedActivations& acts = thread_activations();
+      acts.quantize(*act_format_for(type), x, 1, cols);
+      return int_dot(type, row, acts.row(0), cols);
+    }
   }
   assert(false && "unhandled DType");
   return 0.0f;
@@ -96,6 +140,7 @@ void matmul(const TensorView& w, const float* x, float* y, int64_t n, ThreadPool
   assert(w.valid() && dtype_row_ok(w.dtype, w.cols()));
   const int64_t rows = w.rows();
   if (n <= 0 || rows <= 0) return;
+  if (has_int_dot(w.dtype)) return matmul_int(w, x, y, n, pool);
   const int64_t tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
   if (n == 1) {
     pool.run(tasks, [&](int64_t task, int) {
@@ -121,6 +166,16 @@ void matmul_reference(const TensorView& w, const float* x, float* y, int64_t n) 
       y[i * rows + r] = static_cast<float>(sum);
     }
   }
+}
+
+void matmul_int_reference(const TensorView& w, const float* x, float* y, int64_t n) {
+  if (!has_int_dot(w.dtype)) return matmul_reference(w, x, y, n);
+  const int64_t rows = w.rows();
+  const int64_t cols = w.cols();
+  QuantizedActivations acts;
+  acts.quantize_reference(*act_format_for(w.dtype), x, n, cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < n; ++i) y[i * rows + r] = int_dot_reference(w.dtype, w.row(r), acts.row(i), cols);
 }
 
 }  // namespace officina

@@ -87,6 +87,8 @@ void axpy(float a, const float* x, float* y, int64_t n) { kernels::axpy(a, x, y,
 
 float dot_f32(const float* a, const float* b, int64_t n) { return kernels::dot_f32(a, b, n); }
 
+void round_to_fp16(float* x, int64_t n) { kernels::round_to_f16(x, n); }
+
 const char* simd_target_name() { return kernels::target_name(); }
 
 }  // namespace officina

@@ -1,5 +1,5 @@
 // Element-wise and normalisation ops of the Llama block, on F32 rows.
-// dot_f32, axpy, rms_norm, softmax and swiglu are Highway kernels (runtime
+// dot_f32, axpy, rms_norm, softmax, swiglu and round_to_fp16 are Highway kernels (runtime
 // dispatch); the RoPE functions are scalar with the angles computed in double
 // and cached per thread for the last (head_dim, pos, theta) seen, so rotating
 // every head of one token costs one set of sin/cos. Scalar references of all
@@ -31,6 +31,10 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);
 // sum a[i] * b[i] in float (lane-parallel order)
 float dot_f32(const float* a, const float* b, int64_t n);
+// x[i] = x[i] rounded to the nearest binary16 value (ties to even, too large
+// to inf, NaN kept) and widened back: what an f16 KV cache (llama.cpp's
+// default) stores. Equal to fp16_to_f32(f32_to_fp16(x[i])) bit for bit.
+void round_to_fp16(float* x, int64_t n);
 
 // Name of the SIMD target the kernels run on ("AVX3", "AVX2", "SSE4", ...),
 // for logs and benchmarks.

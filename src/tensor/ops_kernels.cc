@@ -1,5 +1,6 @@
 // Highway kernels for the element-wise ops of ops.cc: axpy, the sum of
-// squares and the scaling of rms_norm, the pieces of softmax, and swiglu.
+// squares and the scaling of rms_norm, the pieces of softmax, swiglu and the
+// rounding to f16.
 // Compiled once per SIMD target; dispatched at run time.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tensor/ops_kernels.cc"
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <limits>
 
+#include "tensor/half.h"
 #include "tensor/kernels.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -134,6 +136,20 @@ void Swiglu(const float* gate, const float* up, float* out, int64_t n) {
   }
 }
 
+// x[i] = x[i] rounded to binary16 and back. F16C (AVX2 and up) converts
+// exactly like half.h; without it Highway emulates the conversion with
+// different rounding, so other targets use half.h.
+void RoundToF16(float* x, int64_t n) {
+  int64_t i = 0;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+  const hn::ScalableTag<float> d;
+  const hn::Rebind<hwy::float16_t, decltype(d)> dh;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  for (; i + N <= n; i += N) hn::StoreU(hn::PromoteTo(d, hn::DemoteTo(dh, hn::LoadU(d, x + i))), d, x + i);
+#endif
+  for (; i < n; ++i) x[i] = half::half_to_float(half::float_to_half(x[i]));
+}
+
 }  // namespace officina::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -146,6 +162,7 @@ HWY_EXPORT(MaxValue);
 HWY_EXPORT(ExpShiftedSum);
 HWY_EXPORT(Scale);
 HWY_EXPORT(Swiglu);
+HWY_EXPORT(RoundToF16);
 
 namespace kernels {
 void axpy(float a, const float* x, float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(Axpy)(a, x, y, n); }
@@ -159,6 +176,7 @@ void scale(float* x, float s, int64_t n) { HWY_DYNAMIC_DISPATCH(Scale)(x, s, n);
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
   HWY_DYNAMIC_DISPATCH(Swiglu)(gate, up, out, n);
 }
+void round_to_f16(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(RoundToF16)(x, n); }
 }  // namespace kernels
 }  // namespace officina
 #endif  // HWY_ONCE

@@ -1,13 +1,12 @@
-// Highway kernels for the GGML block types: fused dequantize-and-dot of one
-// stored row with an F32 vector (decode path, n = 1) and row dequantizers
-// (prefill path, where a weight row is dequantized once and reused for every
-// x row). The block layouts are documented in dequantize.cc.
+// Highway row dequantizers of the GGML block types (dequantize_row). The
+// block layouts are documented in dequantize.cc; the products of quantized
+// weights are integer kernels (int_dot_kernels.cc).
 //
 // Vectors are capped at 16 float lanes so that one vector never spans two
 // 16-value scale groups (Q6_K) and every block holds whole vectors.
 // The dequantizers evaluate exactly the float expressions of the scalar
 // reference (no FMA; this library is built with -ffp-contract=off), so they
-// match it bit for bit; the dots sum in a different order than the reference.
+// match it bit for bit.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tensor/quant_kernels.cc"
 #include <hwy/foreach_target.h>  // must come before highway.h
@@ -39,82 +38,6 @@ const Block* block_at(const std::byte* base, int64_t b) {
 HWY_INLINE hn::Vec<DU> LoadBytes(const uint8_t* p) { return hn::PromoteTo(DU(), hn::LoadU(DU8(), p)); }
 HWY_INLINE hn::Vec<DF> ToFloat(hn::Vec<DU> v) { return hn::ConvertTo(DF(), hn::BitCast(DI(), v)); }
 
-float DotQ8_0(const std::byte* w, const float* x, int64_t cols) {
-  const DF d;
-  const int N = static_cast<int>(hn::Lanes(d));
-  auto total = hn::Zero(d);
-  for (int64_t b = 0; b < cols / kQ8_0; ++b) {
-    const auto* blk = block_at<BlockQ8_0>(w, b);
-    const float* xb = x + b * kQ8_0;
-    auto s0 = hn::Zero(d), s1 = hn::Zero(d);
-    for (int i = 0; i < kQ8_0; i += 2 * N) {
-      s0 = hn::MulAdd(hn::ConvertTo(d, hn::PromoteTo(DI(), hn::LoadU(DI8(), blk->qs + i))), hn::LoadU(d, xb + i), s0);
-      s1 = hn::MulAdd(hn::ConvertTo(d, hn::PromoteTo(DI(), hn::LoadU(DI8(), blk->qs + i + N))), hn::LoadU(d, xb + i + N),
-                      s1);
-    }
-    total = hn::MulAdd(hn::Set(d, half::load_half(blk->d)), hn::Add(s0, s1), total);
-  }
-  return hn::GetLane(hn::SumOfLanes(d, total));
-}
-
-float DotQ4_0(const std::byte* w, const float* x, int64_t cols) {
-  const DF d;
-  const DU du;
-  const int N = static_cast<int>(hn::Lanes(d));
-  const auto eight = hn::Set(d, 8.0f);
-  const auto low4 = hn::Set(du, 15u);
-  auto total = hn::Zero(d);
-  for (int64_t b = 0; b < cols / kQ4_0; ++b) {
-    const auto* blk = block_at<BlockQ4_0>(w, b);
-    const float* xb = x + b * kQ4_0;
-    auto s0 = hn::Zero(d), s1 = hn::Zero(d);
-    for (int i = 0; i < kQ4_0 / 2; i += N) {
-      const auto q = LoadBytes(blk->qs + i);
-      const auto lo = hn::Sub(ToFloat(hn::And(q, low4)), eight);
-      const auto hi = hn::Sub(ToFloat(hn::ShiftRight<4>(q)), eight);
-      s0 = hn::MulAdd(lo, hn::LoadU(d, xb + i), s0);
-      s1 = hn::MulAdd(hi, hn::LoadU(d, xb + kQ4_0 / 2 + i), s1);
-    }
-    total = hn::MulAdd(hn::Set(d, half::load_half(blk->d)), hn::Add(s0, s1), total);
-  }
-  return hn::GetLane(hn::SumOfLanes(d, total));
-}
-
-// Per sub-block j: sum((d*sc*q - dmin*m) * x) = d*sc*sum(q*x) - dmin*m*sum(x).
-float DotQ4_K(const std::byte* w, const float* x, int64_t cols) {
-  const DF d;
-  const DU du;
-  const int N = static_cast<int>(hn::Lanes(d));
-  const auto low4 = hn::Set(du, 15u);
-  auto total = hn::Zero(d);
-  for (int64_t b = 0; b < cols / kSuper; ++b) {
-    const auto* blk = block_at<BlockQ4_K>(w, b);
-    const float dd = half::load_half(blk->d);
-    const float dmin = half::load_half(blk->dmin);
-    uint8_t sc[8], m[8];
-    unpack_q4_k_scales(blk->scales, sc, m);
-    for (int c = 0; c < 4; ++c) {
-      const uint8_t* q = blk->qs + 32 * c;
-      const float* xc = x + b * kSuper + 64 * c;
-      auto qx_lo = hn::Zero(d), qx_hi = hn::Zero(d), x_lo = hn::Zero(d), x_hi = hn::Zero(d);
-      for (int l = 0; l < 32; l += N) {
-        const auto qv = LoadBytes(q + l);
-        const auto xl = hn::LoadU(d, xc + l);
-        const auto xh = hn::LoadU(d, xc + 32 + l);
-        qx_lo = hn::MulAdd(ToFloat(hn::And(qv, low4)), xl, qx_lo);
-        qx_hi = hn::MulAdd(ToFloat(hn::ShiftRight<4>(qv)), xh, qx_hi);
-        x_lo = hn::Add(x_lo, xl);
-        x_hi = hn::Add(x_hi, xh);
-      }
-      total = hn::MulAdd(hn::Set(d, dd * static_cast<float>(sc[2 * c])), qx_lo, total);
-      total = hn::NegMulAdd(hn::Set(d, dmin * static_cast<float>(m[2 * c])), x_lo, total);
-      total = hn::MulAdd(hn::Set(d, dd * static_cast<float>(sc[2 * c + 1])), qx_hi, total);
-      total = hn::NegMulAdd(hn::Set(d, dmin * static_cast<float>(m[2 * c + 1])), x_hi, total);
-    }
-  }
-  return hn::GetLane(hn::SumOfLanes(d, total));
-}
-
 // The four 6-bit quants (minus 32) that share the bytes ql[l], ql[l+32],
 // qh[l] of a Q6_K half-block, as floats: values l, l+32, l+64, l+96.
 struct Q6Quads {
@@ -134,31 +57,6 @@ HWY_INLINE Q6Quads LoadQ6(const uint8_t* ql, const uint8_t* qh, int l) {
   const auto u4 = hn::Or(hn::ShiftRight<4>(b), hn::ShiftLeft<4>(hn::ShiftRight<6>(h)));
   return {hn::Sub(ToFloat(u1), offset), hn::Sub(ToFloat(u2), offset), hn::Sub(ToFloat(u3), offset),
           hn::Sub(ToFloat(u4), offset)};
-}
-
-float DotQ6_K(const std::byte* w, const float* x, int64_t cols) {
-  const DF d;
-  const int N = static_cast<int>(hn::Lanes(d));
-  auto t1 = hn::Zero(d), t2 = hn::Zero(d), t3 = hn::Zero(d), t4 = hn::Zero(d);
-  for (int64_t b = 0; b < cols / kSuper; ++b) {
-    const auto* blk = block_at<BlockQ6_K>(w, b);
-    const float dd = half::load_half(blk->d);
-    for (int h = 0; h < 2; ++h) {
-      const uint8_t* ql = blk->ql + 64 * h;
-      const uint8_t* qh = blk->qh + 32 * h;
-      const int8_t* sc = blk->scales + 8 * h;
-      const float* xh = x + b * kSuper + 128 * h;
-      for (int l = 0; l < 32; l += N) {
-        const int s = l / 16;
-        const Q6Quads q = LoadQ6(ql, qh, l);
-        t1 = hn::MulAdd(hn::Mul(q.q1, hn::LoadU(d, xh + l)), hn::Set(d, dd * static_cast<float>(sc[s])), t1);
-        t2 = hn::MulAdd(hn::Mul(q.q2, hn::LoadU(d, xh + 32 + l)), hn::Set(d, dd * static_cast<float>(sc[s + 2])), t2);
-        t3 = hn::MulAdd(hn::Mul(q.q3, hn::LoadU(d, xh + 64 + l)), hn::Set(d, dd * static_cast<float>(sc[s + 4])), t3);
-        t4 = hn::MulAdd(hn::Mul(q.q4, hn::LoadU(d, xh + 96 + l)), hn::Set(d, dd * static_cast<float>(sc[s + 6])), t4);
-      }
-    }
-  }
-  return hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(t1, t2), hn::Add(t3, t4))));
 }
 
 // ---- dequantizers (bit-identical to dequantize.cc) ----
@@ -243,20 +141,12 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace officina {
-HWY_EXPORT(DotQ8_0);
-HWY_EXPORT(DotQ4_0);
-HWY_EXPORT(DotQ4_K);
-HWY_EXPORT(DotQ6_K);
 HWY_EXPORT(DequantizeQ8_0);
 HWY_EXPORT(DequantizeQ4_0);
 HWY_EXPORT(DequantizeQ4_K);
 HWY_EXPORT(DequantizeQ6_K);
 
 namespace kernels {
-float dot_q8_0(const std::byte* w, const float* x, int64_t cols) { return HWY_DYNAMIC_DISPATCH(DotQ8_0)(w, x, cols); }
-float dot_q4_0(const std::byte* w, const float* x, int64_t cols) { return HWY_DYNAMIC_DISPATCH(DotQ4_0)(w, x, cols); }
-float dot_q4_k(const std::byte* w, const float* x, int64_t cols) { return HWY_DYNAMIC_DISPATCH(DotQ4_K)(w, x, cols); }
-float dot_q6_k(const std::byte* w, const float* x, int64_t cols) { return HWY_DYNAMIC_DISPATCH(DotQ6_K)(w, x, cols); }
 
 void dequantize(DType type, const std::byte* src, float* dst, int64_t n) {
   switch (type) {

@@ -1,6 +1,8 @@
 // dot_row and matmul against their scalar references for every DType, on
 // every SIMD target, at awkward sizes; determinism across thread counts and
-// batch positions.
+// batch positions. Quantized weights go through the integer path: it must
+// follow the scalar integer reference (bit for bit for the K-quants) and stay
+// within the activation-quantization bound of the exact F32 product.
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -9,8 +11,10 @@
 #include <gtest/gtest.h>
 
 #include "base/thread_pool.h"
+#include "tensor/int_dot.h"
 #include "tensor/matmul.h"
 #include "tensor/quantize.h"
+#include "tensor/quantized_activations.h"
 #include "tensor_test_util.h"
 
 namespace officina {
@@ -44,6 +48,51 @@ double tolerance(DType type, const std::byte* row, const float* x, int64_t cols)
   return 5e-7 * abs_sum + 1e-30;
 }
 
+// How far the integer path may be from the exact product: every x value is
+// off by at most half a quant step (max|x| / 254 of its block), and Q8's f16
+// scale by 2^-11 relative (127 quants of it; 2^-25 absolute below the f16
+// normal range); plus float accumulation.
+double activation_bound(DType type, const std::byte* row, const float* x, int64_t cols) {
+  std::vector<float> w(static_cast<size_t>(cols));
+  dequantize_row_reference(type, row, w.data(), cols);
+  const int64_t block = act_block(*act_format_for(type));
+  const bool f16_scale = *act_format_for(type) == ActFormat::kQ8;
+  double bound = 0.0;
+  for (int64_t b = 0; b < cols; b += block) {
+    double amax = 0.0, wsum = 0.0;
+    for (int64_t i = b; i < b + block; ++i) {
+      amax = std::max(amax, std::fabs(static_cast<double>(x[i])));
+      wsum += std::fabs(static_cast<double>(w[i]));
+    }
+    const double step = amax / 127.0;
+    const double per_value = step * (0.5 + 1e-6) + (f16_scale ? 127.0 * (step * 0x1p-11 + 0x1p-25) : 0.0);
+    bound += per_value * wsum;
+  }
+  return bound + tolerance(type, row, x, cols);
+}
+
+// The scalar integer reference of dot_row for a quantized type.
+float int_reference(DType type, const std::byte* row, const float* x, int64_t cols) {
+  QuantizedActivations acts;
+  acts.quantize_reference(*act_format_for(type), x, 1, cols);
+  return int_dot_reference(type, row, acts.row(0), cols);
+}
+
+// The integer kernels against the integer reference: K-quants exactly, Q8_0
+// and Q4_0 up to float accumulation order (sum |d_w d_x w_q x_q| * 5e-7).
+void expect_int_close(DType type, float got, float want, const std::byte* row, const float* x, int64_t cols) {
+  if (type == DType::Q4_K || type == DType::Q6_K) {
+    EXPECT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(want)) << got << " vs " << want;
+    return;
+  }
+  QuantizedActivations acts;
+  acts.quantize_reference(*act_format_for(type), x, 1, cols);
+  std::vector<float> xq(static_cast<size_t>(cols));
+  const ActRow a = acts.row(0);
+  for (int64_t i = 0; i < cols; ++i) xq[i] = a.d[i / kActQ8Block] * a.qs[i];
+  EXPECT_NEAR(got, want, tolerance(type, row, xq.data(), cols));
+}
+
 TEST(DotRow, MatchesReferenceForEveryTypeAndTarget) {
   for (DType type : kAllTypes) {
     SCOPED_TRACE(dtype_name(type));
@@ -52,9 +101,20 @@ TEST(DotRow, MatchesReferenceForEveryTypeAndTarget) {
       for (uint32_t seed : {1u, 2u, 3u}) {
         const auto row = random_row(type, cols, seed);
         const auto x = random_floats(cols, seed + 100);
-        const float want = dot_row_reference(type, row.data(), x.data(), cols);
-        const double tol = tolerance(type, row.data(), x.data(), cols);
-        for_each_simd_target([&] { EXPECT_NEAR(dot_row(type, row.data(), x.data(), cols), want, tol); });
+        const float exact = dot_row_reference(type, row.data(), x.data(), cols);
+        if (!has_int_dot(type)) {
+          const double tol = tolerance(type, row.data(), x.data(), cols);
+          for_each_simd_target([&] { EXPECT_NEAR(dot_row(type, row.data(), x.data(), cols), exact, tol); });
+          continue;
+        }
+        const float want = int_reference(type, row.data(), x.data(), cols);
+        const double bound = activation_bound(type, row.data(), x.data(), cols);
+        EXPECT_NEAR(want, exact, bound);
+        for_each_simd_target([&] {
+          const float got = dot_row(type, row.data(), x.data(), cols);
+          expect_int_close(type, got, want, row.data(), x.data(), cols);
+          EXPECT_NEAR(got, exact, bound);
+        });
       }
     }
   }
@@ -62,13 +122,18 @@ TEST(DotRow, MatchesReferenceForEveryTypeAndTarget) {
 
 TEST(DotRow, KnownQ4_0Value) {
   // One block, d = 0.5, nibble i for values i and 16 + i: values (i-8)/2;
-  // with x = 1 the dot is 2 * sum_{i<16} (i-8)/2 = -8.
+  // with x = 1 the exact dot is 2 * sum_{i<16} (i-8)/2 = -8. x quantizes to
+  // q = 127 with scale f16(1/127), so the integer sum is 2 * 127 * -8 and the
+  // result (0.5 * f16(1/127)) * -2032.
   std::vector<std::byte> b(18);
   const uint16_t d = f32_to_fp16(0.5f);
   std::memcpy(b.data(), &d, 2);
   for (int i = 0; i < 16; ++i) b[2 + i] = static_cast<std::byte>(i | (i << 4));
   const std::vector<float> x(32, 1.0f);
-  for_each_simd_target([&] { EXPECT_EQ(dot_row(DType::Q4_0, b.data(), x.data(), 32), -8.0f); });
+  const float dx = fp16_to_f32(f32_to_fp16(1.0f / 127.0f));
+  const float want = (0.5f * dx) * -2032.0f;
+  EXPECT_NEAR(want, -8.0f, 1e-3);
+  for_each_simd_target([&] { EXPECT_EQ(dot_row(DType::Q4_0, b.data(), x.data(), 32), want); });
 }
 
 struct Matrix {
@@ -101,15 +166,24 @@ TEST(Matmul, MatchesReferenceForEveryTypeAndBatchSize) {
       for (int64_t n : {1, 2, 5}) {
         SCOPED_TRACE(testing::Message() << "cols=" << cols << " n=" << n);
         const auto x = random_floats(n * cols, 77);
-        std::vector<float> want(static_cast<size_t>(n * rows)), got(want.size());
-        matmul_reference(w.view, x.data(), want.data(), n);
+        std::vector<float> exact(static_cast<size_t>(n * rows)), want(exact.size()), got(exact.size());
+        matmul_reference(w.view, x.data(), exact.data(), n);
+        matmul_int_reference(w.view, x.data(), want.data(), n);
         for_each_simd_target([&] {
           matmul(w.view, x.data(), got.data(), n, pool);
           for (int64_t i = 0; i < n; ++i)
-            for (int64_t r = 0; r < rows; ++r)
-              ASSERT_NEAR(got[i * rows + r], want[i * rows + r],
-                          tolerance(type, w.view.row(r), x.data() + i * cols, cols))
-                  << "x row " << i << ", w row " << r;
+            for (int64_t r = 0; r < rows; ++r) {
+              SCOPED_TRACE(testing::Message() << "x row " << i << ", w row " << r);
+              const size_t k = static_cast<size_t>(i * rows + r);
+              const float* xi = x.data() + i * cols;
+              if (!has_int_dot(type)) {
+                ASSERT_EQ(want[k], exact[k]);
+                ASSERT_NEAR(got[k], exact[k], tolerance(type, w.view.row(r), xi, cols));
+                continue;
+              }
+              expect_int_close(type, got[k], want[k], w.view.row(r), xi, cols);
+              ASSERT_NEAR(got[k], exact[k], activation_bound(type, w.view.row(r), xi, cols));
+            }
         });
       }
     }
@@ -165,6 +239,28 @@ TEST(Matmul, BatchPositionDoesNotChangeBits) {
       matmul(w.view, x.data(), y.data(), 5, pool);
       EXPECT_TRUE(test::same_bits(y.data(), y.data() + 4 * rows, rows));
       EXPECT_EQ(std::bit_cast<uint32_t>(y[0]), std::bit_cast<uint32_t>(y[20]));
+    });
+  }
+}
+
+TEST(Matmul, IntegerPathGivesTheSameBitsForAnyBatchSize) {
+  // Quantized weights: an output depends only on its weight row and x row,
+  // so decode (n = 1), dot_row and every batch position agree bit for bit.
+  ThreadPool pool(2);
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+    SCOPED_TRACE(dtype_name(type));
+    const int64_t rows = 19, cols = 512, n = 7;
+    const Matrix w = random_matrix(type, rows, cols, 31);
+    const auto x = random_floats(n * cols, 32);
+    for_each_simd_target([&] {
+      std::vector<float> batch(static_cast<size_t>(n * rows)), single(static_cast<size_t>(rows));
+      matmul(w.view, x.data(), batch.data(), n, pool);
+      for (int64_t i = 0; i < n; ++i) {
+        matmul(w.view, x.data() + i * cols, single.data(), 1, pool);
+        EXPECT_TRUE(test::same_bits(single.data(), batch.data() + i * rows, rows)) << "x row " << i;
+        const float d = dot_row(type, w.view.row(3), x.data() + i * cols, cols);
+        EXPECT_EQ(std::bit_cast<uint32_t>(d), std::bit_cast<uint32_t>(single[3]));
+      }
     });
   }
 }

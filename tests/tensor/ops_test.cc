@@ -11,6 +11,7 @@
 #include <hwy/targets.h>
 
 #include "tensor/ops.h"
+#include "tensor/quantize.h"
 #include "tensor/ops_reference.h"
 #include "tensor_test_util.h"
 
@@ -58,6 +59,28 @@ TEST(Ops, AxpyMatchesReference) {
       auto got = y0;
       axpy(0.37f, x.data(), got.data(), n);
       expect_close(got, want, 1e-6, 1e-7);
+    });
+  }
+}
+
+TEST(Ops, RoundToFp16EqualsTheScalarConversion) {
+  // Random values over the whole f16 range and beyond, ties, subnormals,
+  // overflow, infinities and NaNs, at sizes with vector tails.
+  auto x = random_floats(4099, 41, 3000.0f);
+  for (size_t i = 0; i < x.size(); i += 7) x[i] *= 1e-6f;
+  for (size_t i = 3; i < x.size(); i += 11) x[i] *= 1e-3f;
+  const float specials[] = {0.0f, -0.0f, 65504.0f, 65520.0f, -65519.99f, 1e9f, 0x1p-24f, 0x1p-25f, 0x1.8p-25f,
+                            1.0f + 0x1p-11f, 1.0f + 0x3p-11f, std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+                            -std::numeric_limits<float>::quiet_NaN()};
+  for (size_t i = 0; i < std::size(specials); ++i) x[100 + i] = specials[i];
+  std::vector<float> want = x;
+  for (float& v : want) v = fp16_to_f32(f32_to_fp16(v));
+  for (int64_t n : {int64_t{1}, int64_t{17}, static_cast<int64_t>(x.size())}) {
+    for_each_simd_target([&] {
+      std::vector<float> got(x.begin(), x.begin() + n);
+      round_to_fp16(got.data(), n);
+      EXPECT_TRUE(test::same_bits(got.data(), want.data(), n)) << n;
     });
   }
 }

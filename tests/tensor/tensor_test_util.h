@@ -50,11 +50,16 @@ inline bool same_bits(const float* a, const float* b, int64_t n) {
 }
 
 // Calls body() once per SIMD target that is both compiled in and supported
-// by this CPU, with the dispatcher forced to that target.
+// by this CPU, with the dispatcher forced to that target. AVX3_DL is compiled
+// only into the kernel files that opt in (int_dot_kernels.cc); while it is
+// forced, AVX3 stays allowed so that the other files run AVX3, not scalar.
 template <class Body>
 void for_each_simd_target(Body body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
+  std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  if ((hwy::SupportedTargets() & HWY_AVX3_DL) && !(HWY_TARGETS & HWY_AVX3_DL))
+    targets.insert(targets.begin(), HWY_AVX3_DL);
+  for (int64_t target : targets) {
+    hwy::SetSupportedTargetsForTest(target == HWY_AVX3_DL ? (HWY_AVX3_DL | HWY_AVX3) : target);
     SCOPED_TRACE(hwy::TargetName(target));
     body();
   }
