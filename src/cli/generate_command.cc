@@ -30,7 +30,7 @@ void run_generate(const GenerateArgs& a) {
   if (prompt.empty()) return report(Error{"generate: the prompt is empty; give -p TEXT"});
   int64_t ctx = a.ctx > 0 ? a.ctx : std::min<int64_t>(model.config().context_length,
                                                       static_cast<int64_t>(prompt.size()) + a.n + 1);
-  auto cache = KvCache::create(model.config(), 1, ctx);
+  auto cache = KvCache::create(model.config(), 1, ctx, default_kv_precision(model));
   if (!cache) return report(cache.error());
   ThreadPool pool(a.threads);
   Transformer transformer(model, pool);

@@ -35,7 +35,7 @@ void run_logits(const LogitsArgs& a) {
   }
   if (ids.empty()) return report(Error{"logits: no tokens to run (empty prompt with --no-bos?)"});
   ThreadPool pool(a.threads);
-  auto cache = KvCache::create(model.config(), 1, static_cast<int64_t>(ids.size()));
+  auto cache = KvCache::create(model.config(), 1, static_cast<int64_t>(ids.size()), default_kv_precision(model));
   if (!cache) return report(cache.error());
   Transformer transformer(model, pool);
   std::vector<BatchRow> rows;

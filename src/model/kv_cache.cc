@@ -3,9 +3,17 @@
 #include <algorithm>
 #include <cstring>
 
+#include "model/model.h"
+
 namespace officina {
 
-Result<KvCache> KvCache::create(const ModelConfig& config, int64_t slots, int64_t context, size_t max_bytes) {
+KvPrecision default_kv_precision(const Model& model) {
+  const auto& layers = model.weights().layers;
+  return !layers.empty() && dtype_is_quantized(layers[0].wq.dtype) ? KvPrecision::F16 : KvPrecision::F32;
+}
+
+Result<KvCache> KvCache::create(const ModelConfig& config, int64_t slots, int64_t context, KvPrecision precision,
+                                size_t max_bytes) {
   if (slots <= 0) return fail("KV cache: slots must be positive, got {}", slots);
   if (context <= 0) return fail("KV cache: context must be positive, got {}", context);
   double bytes = 2.0 * static_cast<double>(config.n_layers) * slots * context * config.kv_dim() * sizeof(float);
@@ -17,6 +25,7 @@ Result<KvCache> KvCache::create(const ModelConfig& config, int64_t slots, int64_
   c.slots_ = slots;
   c.context_ = context;
   c.kv_dim_ = config.kv_dim();
+  c.precision_ = precision;
   size_t n = static_cast<size_t>(c.layers_ * slots * context * c.kv_dim_);
   c.keys_.assign(n, 0.0f);
   c.values_.assign(n, 0.0f);

@@ -14,15 +14,25 @@
 
 namespace officina {
 
+// Precision of cached keys/values and of the attention that reads them. F16
+// rounds k, v, q and the attention probabilities to half precision, as the
+// reference engine's F16 cache does (storage stays 4 bytes per value for now).
+enum class KvPrecision { F32, F16 };
+
+// F16 for models whose matrices are block-quantized (their numerics then
+// match the reference engine), F32 otherwise (exact against float64).
+KvPrecision default_kv_precision(const class Model& model);
+
 class KvCache {
  public:
   // Fails when the cache would need more than max_bytes.
   static Result<KvCache> create(const ModelConfig& config, int64_t slots, int64_t context,
-                                size_t max_bytes = size_t{64} << 30);
+                                KvPrecision precision = KvPrecision::F32, size_t max_bytes = size_t{64} << 30);
 
   int64_t slots() const { return slots_; }
   int64_t context() const { return context_; }
   int64_t kv_dim() const { return kv_dim_; }
+  KvPrecision precision() const { return precision_; }
   size_t bytes() const { return (keys_.size() + values_.size()) * sizeof(float); }
 
   float* key(int64_t layer, int64_t slot, int64_t pos) { return keys_.data() + offset(layer, slot, pos); }
@@ -44,6 +54,7 @@ class KvCache {
     return static_cast<size_t>(((layer * slots_ + slot) * context_ + pos) * kv_dim_);
   }
   int64_t layers_ = 0, slots_ = 0, context_ = 0, kv_dim_ = 0;
+  KvPrecision precision_ = KvPrecision::F32;
   std::vector<float> keys_, values_;
   std::vector<int64_t> lengths_;
 };

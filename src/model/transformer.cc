@@ -78,6 +78,10 @@ Result<void> Transformer::forward(std::span<const BatchRow> batch, KvCache& cach
       for (int64_t h = 0; h < c.n_heads; ++h) rope_interleaved(&q_[i * q_dim + h * c.head_dim], c.head_dim, r.pos, theta);
       for (int64_t h = 0; h < c.n_kv_heads; ++h)
         rope_interleaved(&k_[i * kv_dim + h * c.head_dim], c.head_dim, r.pos, theta);
+      if (cache.precision() == KvPrecision::F16) {
+        round_to_fp16(&k_[i * kv_dim], kv_dim);
+        round_to_fp16(&v_[i * kv_dim], kv_dim);
+      }
       std::copy_n(&k_[i * kv_dim], kv_dim, cache.key(l, r.slot, r.pos));
       std::copy_n(&v_[i * kv_dim], kv_dim, cache.value(l, r.slot, r.pos));
     }
@@ -117,11 +121,19 @@ void Transformer::attention(std::span<const BatchRow> batch, int64_t layer, KvCa
     const int64_t start = c.sliding_window > 0 ? std::max<int64_t>(0, r.pos - c.sliding_window + 1) : 0;
     const int64_t count = r.pos - start + 1;
     std::vector<float>& s = scores_[static_cast<size_t>(thread)];
-    if (static_cast<int64_t>(s.size()) < count) s.resize(static_cast<size_t>(cache.context()));
+    if (static_cast<int64_t>(s.size()) < count + hd) s.resize(static_cast<size_t>(cache.context() + hd));
+    const bool f16 = cache.precision() == KvPrecision::F16;
     const float* q = &q_[i * q_dim + h * hd];
+    if (f16) {  // the query meets F16 keys at F16 precision; kept after the scores
+      float* rounded = s.data() + cache.context();
+      std::copy_n(q, hd, rounded);
+      round_to_fp16(rounded, hd);
+      q = rounded;
+    }
     for (int64_t j = 0; j < count; ++j)
       s[j] = dot_f32(q, cache.key(layer, r.slot, start + j) + kv_h * hd, hd) * scale;
     softmax(s.data(), count);
+    if (f16) round_to_fp16(s.data(), count);
     float* out = &attn_[i * q_dim + h * hd];
     std::fill_n(out, hd, 0.0f);
     for (int64_t j = 0; j < count; ++j) axpy(s[j], cache.value(layer, r.slot, start + j) + kv_h * hd, out, hd);

@@ -39,7 +39,7 @@ struct Runner {
   // Logits at every position of `tokens`.
   std::vector<float> logits(const std::vector<int32_t>& tokens) {
     Transformer t(*model, pool);
-    auto cache = KvCache::create(model->config(), 1, static_cast<int64_t>(tokens.size()) + 1);
+    auto cache = KvCache::create(model->config(), 1, static_cast<int64_t>(tokens.size()) + 1, default_kv_precision(*model));
     EXPECT_TRUE(cache.has_value());
     std::vector<BatchRow> rows;
     for (size_t i = 0; i < tokens.size(); ++i) rows.push_back({tokens[i], 0, static_cast<int32_t>(i), -1, true});
@@ -50,7 +50,7 @@ struct Runner {
   }
   std::vector<int32_t> greedy(const std::vector<int32_t>& tokens, int n) {
     Transformer t(*model, pool);
-    auto cache = KvCache::create(model->config(), 1, static_cast<int64_t>(tokens.size()) + n + 1);
+    auto cache = KvCache::create(model->config(), 1, static_cast<int64_t>(tokens.size()) + n + 1, default_kv_precision(*model));
     GenerateOptions options;
     options.max_tokens = n;
     options.sampling.temperature = 0;

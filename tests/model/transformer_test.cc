@@ -147,6 +147,30 @@ TEST_F(TransformerTest, QuantizedCopyStaysClose) {
   EXPECT_GT(std::sqrt(num / den), 0.0);  // it really is quantized
 }
 
+TEST_F(TransformerTest, F16AttentionIsTheDefaultForQuantizedModelsAndStaysClose) {
+  auto f32 = test::make_model_file(dir.path("f32.gguf"), test::small_config(), 3, DType::F32);
+  auto q8 = test::make_model_file(dir.path("q8.gguf"), test::small_config(), 3, DType::Q8_0);
+  ASSERT_TRUE(f32 && q8);
+  EXPECT_EQ(default_kv_precision(*f32), KvPrecision::F32);
+  EXPECT_EQ(default_kv_precision(*q8), KvPrecision::F16);
+  auto tokens = some_tokens(6);
+  std::vector<BatchRow> rows;
+  for (size_t i = 0; i < tokens.size(); ++i) rows.push_back({tokens[i], 0, (int32_t)i, -1, i + 1 == tokens.size()});
+  Transformer t(*f32, pool);
+  auto run = [&](KvPrecision p) {
+    auto cache = KvCache::create(f32->config(), 1, 8, p);
+    EXPECT_EQ(cache->precision(), p);
+    std::vector<float> out;
+    EXPECT_TRUE(t.forward(rows, *cache, out));
+    return out;
+  };
+  std::vector<float> a = run(KvPrecision::F32), b = run(KvPrecision::F16);
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) num += (a[i] - b[i]) * (a[i] - b[i]), den += a[i] * a[i];
+  EXPECT_LT(std::sqrt(num / den), 5e-3);
+  EXPECT_GT(std::sqrt(num / den), 0.0);  // the rounding really happens
+}
+
 TEST_F(TransformerTest, BadBatchesAreRefused) {
   auto model = test::make_model_file(dir.path("m.gguf"), test::small_config());
   ASSERT_TRUE(model);
