@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev
   # digital twin (plant YAML)
   libyaml-cpp-dev
+  # twin live mode: MQTT client, broker (integration tests), telemetry store
+  libmosquitto-dev mosquitto libsqlite3-dev
 )
 # Node.js + npm fetch the reference Llama-3 tokenizer for conformance tests;
 # use the machine's own node if it has one (Debian's nodejs conflicts with it).

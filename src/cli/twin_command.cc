@@ -3,11 +3,20 @@
 //   twin simulate PLANT.yaml [--horizon 30d] [--replications N] [--seed S]
 //                 [--scenario FILE] [--threads T] [--warmup 1d] [--json OUT]
 //   twin export-runs PLANT.yaml --out DIR [--horizon 180d] [--replications N] [--seed S]
+//   twin live PLANT.yaml --broker mqtt://127.0.0.1:1883 [--speed 60] [--duration 1h] [--seed S] [--client-id ID]
+//   twin ingest --broker mqtt://127.0.0.1:1883 --store DIR/telemetry.db [--plant NAME] [--retention 30d]
+//   twin telemetry --store DB latest|history|states|counters [...]
 // Thin: parsing arguments, calling src/twin, printing.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
+#include <thread>
 
 #include "base/atomic_file.h"
 #include "base/thread_pool.h"
@@ -20,6 +29,11 @@
 #include "twin/replication_runner.h"
 #include "twin/run_export.h"
 #include "twin/scenario.h"
+#include "twin/live_runner.h"
+#include "twin/telemetry_ingester.h"
+#include "twin/telemetry_publisher.h"
+#include "twin/telemetry_report.h"
+#include "twin/telemetry_topic.h"
 
 namespace officina::cli {
 
@@ -36,7 +50,41 @@ struct TwinArgs {
   int export_replications = 1;
   uint64_t seed = 1;
   int threads = 0;
+  // live, ingest, telemetry
+  std::string broker = "mqtt://127.0.0.1:1883";
+  std::string client_id;
+  std::string duration = "1h";
+  std::string ingest_duration;
+  std::string flush_timeout = "30s";
+  double speed = 60;
+  size_t buffer = 100000;
+  std::string store;
+  std::string plant_name, line, machine, sensor;
+  std::string retention;
+  std::string since, step;
+  double from = 0, to = 0;
+  size_t max_points = 0;
+  bool json_out = false;
 };
+
+// Ctrl-C (or SIGTERM) asks live and ingest to stop cleanly; a second one
+// abandons the wait for the broker to take the buffered messages.
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_abort{false};
+std::atomic<int> g_signals{0};
+
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+  if (g_signals.fetch_add(1) >= 1) g_abort.store(true);
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 
 int report(const Error& e) {
   std::fprintf(stderr, "error: %s\n", e.message.c_str());
@@ -149,6 +197,254 @@ int run_export(const TwinArgs& a) {
   return 0;
 }
 
+Result<double> duration_option(const std::string& text, std::string_view name) {
+  auto d = twin::parse_duration(text);
+  if (!d) return fail("{}: {}", name, d.error().message);
+  return *d;
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+int run_live(const TwinArgs& a) {
+  auto plant = twin::load_plant(a.plant);
+  if (!plant) return report(plant.error());
+  auto duration = duration_option(a.duration, "--duration");
+  if (!duration) return report(duration.error());
+  auto flush_timeout = duration_option(a.flush_timeout, "--flush-timeout");
+  if (!flush_timeout) return report(flush_timeout.error());
+  auto broker = twin::parse_broker_url(a.broker);
+  if (!broker) return report(broker.error());
+  if (a.buffer < 1) return report(Error{"--buffer: must be at least 1 message"});
+
+  twin::PublisherOptions po;
+  po.mqtt.broker = *broker;
+  po.mqtt.client_id = a.client_id.empty()
+      ? fmt::format("officina-live-{}-{}", twin::sanitize_topic_level(plant->name), getpid()) : a.client_id;
+  po.max_buffered = a.buffer;
+  twin::TelemetryPublisher publisher(po);
+  install_stop_handlers();
+  publisher.start();
+
+  const bool tty = isatty(fileno(stderr));
+  twin::LiveOptions lo;
+  lo.duration = *duration;
+  lo.speed = a.speed;
+  lo.seed = a.seed;
+  lo.stop = &g_stop;
+  lo.progress = [&](double t, uint64_t readings, uint64_t states) {
+    if (!tty) return;
+    twin::PublisherStats s = publisher.stats();
+    std::fprintf(stderr, "\rlive: %s of %s simulated, %llu readings, %llu states, %zu buffered, %s   ",
+                 twin::format_duration(t).c_str(), twin::format_duration(*duration).c_str(),
+                 static_cast<unsigned long long>(readings), static_cast<unsigned long long>(states), s.buffered,
+                 s.connected ? "connected" : "DISCONNECTED");
+    std::fflush(stderr);
+  };
+  std::fprintf(stderr, "live: '%s' at %gx to %s:%d as '%s' (Ctrl-C stops)\n", plant->name.c_str(), a.speed,
+               broker->host.c_str(), broker->port, po.mqtt.client_id.c_str());
+  auto result = twin::run_live(*plant, lo, publisher);
+  if (tty) std::fputs("\n", stderr);
+  if (!result) {
+    publisher.stop();
+    return report(result.error());
+  }
+  if (size_t waiting = publisher.stats().buffered; waiting > 0) {
+    std::fprintf(stderr, "live: waiting up to %s for the broker to take %zu buffered message(s) (Ctrl-C again abandons them)\n",
+                 a.flush_timeout.c_str(), waiting);
+  }
+  bool flushed = publisher.flush(*flush_timeout, &g_abort);
+  publisher.stop();
+  twin::PublisherStats s = publisher.stats();
+  std::printf("live: %s simulated in %.1f s%s: %llu readings, %llu state changes; %llu messages acknowledged, "
+              "%llu resent after reconnects, %llu dropped (buffer full), %zu undelivered, %llu connection(s)\n",
+              twin::format_duration(result->simulated_s).c_str(), result->wall_s, result->stopped ? " (stopped)" : "",
+              static_cast<unsigned long long>(result->readings), static_cast<unsigned long long>(result->states),
+              static_cast<unsigned long long>(s.acknowledged), static_cast<unsigned long long>(s.resent),
+              static_cast<unsigned long long>(s.dropped), s.buffered, static_cast<unsigned long long>(s.connections));
+  if (!flushed || s.dropped > 0) {
+    return report(Error{fmt::format("{} message(s) were not delivered to {}:{} ({} dropped because the buffer of {} was full)",
+                                    s.buffered + s.dropped, broker->host, broker->port, s.dropped, a.buffer)});
+  }
+  return 0;
+}
+
+int run_ingest(const TwinArgs& a) {
+  auto broker = twin::parse_broker_url(a.broker);
+  if (!broker) return report(broker.error());
+  twin::IngestOptions io;
+  io.mqtt.broker = *broker;
+  io.mqtt.client_id = a.client_id;
+  io.mqtt.clean_session = false;
+  io.plant = a.plant_name;
+  if (!a.retention.empty()) {
+    auto r = duration_option(a.retention, "--retention");
+    if (!r) return report(r.error());
+    io.retention_s = *r;
+  }
+  double stop_after = 0;
+  if (!a.ingest_duration.empty()) {
+    auto d = duration_option(a.ingest_duration, "--duration");
+    if (!d) return report(d.error());
+    stop_after = *d;
+  }
+  std::filesystem::path parent = std::filesystem::path(a.store).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) return report(Error{fmt::format("{}: cannot create the directory: {}", parent.string(), ec.message())});
+  auto ingester = twin::TelemetryIngester::open(a.store, io);
+  if (!ingester) return report(ingester.error());
+  install_stop_handlers();
+  (*ingester)->start();
+  std::fprintf(stderr, "ingest: %s:%d -> %s as '%s'%s (Ctrl-C stops)\n", broker->host.c_str(), broker->port,
+               a.store.c_str(), (*ingester)->options().mqtt.client_id.c_str(),
+               io.retention_s > 0 ? fmt::format(", keeping {}", twin::format_duration(io.retention_s)).c_str() : "");
+  const bool tty = isatty(fileno(stderr));
+  auto started = std::chrono::steady_clock::now();
+  auto next_progress = started;
+  while (!g_stop.load()) {
+    auto now = std::chrono::steady_clock::now();
+    if (stop_after > 0 && std::chrono::duration<double>(now - started).count() >= stop_after) break;
+    if (tty && now >= next_progress) {
+      twin::IngestCounters c = (*ingester)->counters();
+      std::fprintf(stderr, "\ringest: %llu received, %llu stored, %llu duplicate, %llu rejected, %s   ",
+                   static_cast<unsigned long long>(c.received), static_cast<unsigned long long>(c.accepted),
+                   static_cast<unsigned long long>(c.duplicate), static_cast<unsigned long long>(c.rejected_total()),
+                   (*ingester)->connected() ? "connected" : "DISCONNECTED");
+      std::fflush(stderr);
+      next_progress = now + std::chrono::seconds(1);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  (*ingester)->stop();
+  if (tty) std::fputs("\n", stderr);
+  twin::IngestCounters c = (*ingester)->counters();
+  if (a.json_out) std::printf("%s\n", twin::ingest_counters_json(c).dump(2).c_str());
+  else std::fputs(twin::ingest_counters_table(c).c_str(), stdout);
+  return 0;
+}
+
+twin::TelemetryFilter filter_of(const TwinArgs& a) {
+  // Stored names are topic levels: sanitize what the user typed the same way.
+  auto level = [](const std::string& s) { return s.empty() ? s : twin::sanitize_topic_level(s); };
+  return twin::TelemetryFilter{level(a.plant_name), level(a.line), level(a.machine)};
+}
+
+void print_json(const Json& json) {
+  std::printf("%s\n", json.dump(2, ' ', false, Json::error_handler_t::replace).c_str());
+}
+
+int run_telemetry_latest(const TwinArgs& a) {
+  auto store = twin::TimeseriesStore::open_existing(a.store);
+  if (!store) return report(store.error());
+  auto rows = store->latest(filter_of(a));
+  if (!rows) return report(rows.error());
+  if (a.json_out) print_json(twin::latest_json(*rows));
+  else std::fputs(twin::latest_table(*rows).c_str(), stdout);
+  return 0;
+}
+
+int run_telemetry_history(const TwinArgs& a) {
+  twin::HistoryQuery q;
+  q.where = filter_of(a);
+  q.sensor = twin::sanitize_topic_level(a.sensor);
+  if (!a.since.empty()) {
+    if (a.from != 0) return report(Error{"history: give --since or --from, not both"});
+    auto since = duration_option(a.since, "--since");
+    if (!since) return report(since.error());
+    q.from = unix_now() - *since;
+  } else if (a.from != 0) {
+    q.from = a.from;
+  }
+  if (a.to != 0) q.to = a.to;
+  if (!a.step.empty()) {
+    auto step = duration_option(a.step, "--step");
+    if (!step) return report(step.error());
+    q.step = *step;
+  }
+  q.max_points = a.max_points;
+  auto store = twin::TimeseriesStore::open_existing(a.store);
+  if (!store) return report(store.error());
+  auto series = store->history(q);
+  if (!series) return report(series.error());
+  if (a.json_out) print_json(twin::history_json(*series, q.where.machine, q.sensor));
+  else std::fputs(twin::history_table(*series, q.where.machine, q.sensor).c_str(), stdout);
+  return 0;
+}
+
+int run_telemetry_states(const TwinArgs& a) {
+  auto store = twin::TimeseriesStore::open_existing(a.store);
+  if (!store) return report(store.error());
+  auto rows = store->current_states(filter_of(a));
+  if (!rows) return report(rows.error());
+  if (a.json_out) print_json(twin::states_json(*rows));
+  else std::fputs(twin::states_table(*rows).c_str(), stdout);
+  return 0;
+}
+
+int run_telemetry_counters(const TwinArgs& a) {
+  auto store = twin::TimeseriesStore::open_existing(a.store);
+  if (!store) return report(store.error());
+  auto counters = store->counters();
+  if (!counters) return report(counters.error());
+  if (a.json_out) print_json(Json(*counters));
+  else std::fputs(twin::counters_table(*counters).c_str(), stdout);
+  return 0;
+}
+
+void add_live_commands(CLI::App* twin, const std::shared_ptr<TwinArgs>& args) {
+  CLI::App* live = twin->add_subcommand("live", "Run the plant in (accelerated) real time and publish its telemetry over MQTT");
+  live->add_option("plant", args->plant, "plant description (YAML)")->required();
+  live->add_option("--broker", args->broker, "MQTT broker, mqtt://HOST:PORT")->capture_default_str();
+  live->add_option("--speed", args->speed, "simulated seconds per wall second (0 = as fast as possible)")->capture_default_str();
+  live->add_option("--duration", args->duration, "simulated time to run: 1h, 8h, 7d")->capture_default_str();
+  live->add_option("--seed", args->seed, "random seed")->capture_default_str();
+  live->add_option("--client-id", args->client_id, "MQTT client id (default officina-live-PLANT-PID)");
+  live->add_option("--buffer", args->buffer, "messages held while the broker is unreachable")->capture_default_str();
+  live->add_option("--flush-timeout", args->flush_timeout, "at the end, how long to wait for the broker to take the buffer")->capture_default_str();
+  live->callback([args] { exit_code() = run_live(*args); });
+
+  CLI::App* ingest = twin->add_subcommand("ingest", "Store MQTT telemetry (officina/#) in a SQLite time-series store");
+  ingest->add_option("--broker", args->broker, "MQTT broker, mqtt://HOST:PORT")->capture_default_str();
+  ingest->add_option("--store", args->store, "the store, e.g. data/telemetry.db (created if missing)")->required();
+  ingest->add_option("--plant", args->plant_name, "only this plant's topics");
+  ingest->add_option("--retention", args->retention, "delete readings older than this (30d); default: keep all");
+  ingest->add_option("--client-id", args->client_id, "fixed MQTT client id of the persistent session (default officina-ingest[-PLANT])");
+  ingest->add_option("--duration", args->ingest_duration, "stop after this much wall-clock time (default: until Ctrl-C)");
+  ingest->add_flag("--json", args->json_out, "print the counters as JSON on exit");
+  ingest->callback([args] { exit_code() = run_ingest(*args); });
+
+  CLI::App* tel = twin->add_subcommand("telemetry", "Query the telemetry store: latest values, history, machine states, counters");
+  tel->add_option("--store", args->store, "the store written by `twin ingest`")->required();
+  tel->add_flag("--json", args->json_out, "print JSON instead of a table");
+  tel->add_option("--plant", args->plant_name, "only this plant");
+  tel->add_option("--line", args->line, "only this line");
+  tel->add_option("--machine", args->machine, "only this machine");
+  tel->fallthrough();
+  tel->require_subcommand(1);
+  CLI::App* latest = tel->add_subcommand("latest", "The newest reading of every sensor");
+  latest->callback([args] { exit_code() = run_telemetry_latest(*args); });
+  CLI::App* history = tel->add_subcommand("history", "The readings of one sensor over a time range");
+  history->add_option("--sensor", args->sensor, "sensor name")->required();
+  history->add_option("--since", args->since, "from this long before now: 1h, 7d");
+  history->add_option("--from", args->from, "from this unix time (seconds)");
+  history->add_option("--to", args->to, "up to this unix time (seconds)");
+  history->add_option("--step", args->step, "downsample: mean/min/max per bucket of this width (5m)");
+  history->add_option("--max-points", args->max_points, "downsample to at most this many points");
+  history->callback([args] {
+    if (args->machine.empty()) {
+      exit_code() = report(Error{"history: --machine is required"});
+      return;
+    }
+    exit_code() = run_telemetry_history(*args);
+  });
+  CLI::App* states = tel->add_subcommand("states", "The current state of every machine");
+  states->callback([args] { exit_code() = run_telemetry_states(*args); });
+  CLI::App* counters = tel->add_subcommand("counters", "Messages accepted, duplicate and rejected by reason, all time");
+  counters->callback([args] { exit_code() = run_telemetry_counters(*args); });
+}
+
 }  // namespace
 
 void add_twin_command(CLI::App& app) {
@@ -178,6 +474,8 @@ void add_twin_command(CLI::App& app) {
   exp->add_option("--replications,-n", args->export_replications, "independent runs to concatenate")->capture_default_str();
   exp->add_option("--seed", args->seed, "base seed")->capture_default_str();
   exp->callback([args] { exit_code() = run_export(*args); });
+
+  add_live_commands(twin, args);
 }
 
 }  // namespace officina::cli

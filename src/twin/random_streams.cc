@@ -48,13 +48,87 @@ Sampler::Sampler(const Distribution& d) : kind(d.kind) {
   }
 }
 
-double RandomStream::exponential(double mean) { return -mean * std::log(uniform()); }
+namespace detail {
 
-double RandomStream::standard_normal() {
-  // Box-Muller without a cached spare keeps the stream's state one word.
-  double u1 = uniform();
-  double u2 = uniform();
-  return std::sqrt(-2 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
+namespace {
+
+struct Density {
+  ZigguratDensity kind;
+  double f(double x) const { return kind == ZigguratDensity::kNormal ? std::exp(-0.5 * x * x) : std::exp(-x); }
+  double inverse(double y) const { return kind == ZigguratDensity::kNormal ? std::sqrt(-2 * std::log(y)) : -std::log(y); }
+  // The area under f beyond r.
+  double tail(double r) const {
+    return kind == ZigguratDensity::kNormal ? std::sqrt(std::numbers::pi / 2) * std::erfc(r / std::numbers::sqrt2) : std::exp(-r);
+  }
+};
+
+// Stacks layers of area v = r f(r) + tail(r) from r upwards and returns how
+// far the last one overshoots the top f(0) = 1 (> 0: the layers are too big,
+// so r is too small).
+double overshoot(const Density& d, double r, Ziggurat* z) {
+  const double v = r * d.f(r) + d.tail(r);
+  double x = r;
+  for (int i = 1; i < Ziggurat::kLayers; ++i) {
+    if (z) {
+      z->x[i] = x;
+      z->f[i] = d.f(x);
+    }
+    const double y = d.f(x) + v / x;
+    if (i == Ziggurat::kLayers - 1) return y - 1;
+    if (y >= 1) return 1;  // reached the top too early
+    x = d.inverse(y);
+  }
+  return -1;
+}
+
+}  // namespace
+
+Ziggurat make_ziggurat(ZigguratDensity kind) {
+  // r is where the stacked layers end exactly at the top; bisection finds it
+  // to the last bit, so no table constants need copying from anywhere.
+  const Density d{kind};
+  double lo = 0.5, hi = 20;
+  for (int it = 0; it < 200 && lo < hi; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    if (mid == lo || mid == hi) break;
+    (overshoot(d, mid, nullptr) > 0 ? lo : hi) = mid;
+  }
+  Ziggurat z{};
+  z.r = hi;
+  overshoot(d, z.r, &z);
+  z.x[0] = (z.r * d.f(z.r) + d.tail(z.r)) / d.f(z.r);
+  z.f[0] = 0;
+  z.x[Ziggurat::kLayers] = 0;
+  z.f[Ziggurat::kLayers] = 1;
+  return z;
+}
+
+}  // namespace detail
+
+double RandomStream::exponential_edge(unsigned layer, double x) {
+  const detail::Ziggurat& z = detail::exponential_ziggurat();
+  // The tail beyond r is r + Exp(1): the exponential has no memory.
+  if (layer == 0) return z.r + standard_exponential();
+  const double y = z.f[layer] + uniform() * (z.f[layer + 1] - z.f[layer]);
+  return y < std::exp(-x) ? x : standard_exponential();
+}
+
+double RandomStream::normal_edge(unsigned layer, double x, bool negative) {
+  const detail::Ziggurat& z = detail::normal_ziggurat();
+  if (layer == 0) {
+    // Marsaglia's tail method: r + a with a ~ Exp(r), accepted with
+    // probability exp(-a^2 / 2).
+    double a, e;
+    do {
+      a = standard_exponential() / z.r;
+      e = standard_exponential();
+    } while (e + e < a * a);
+    x = z.r + a;
+  } else {
+    const double y = z.f[layer] + uniform() * (z.f[layer + 1] - z.f[layer]);
+    if (!(y < std::exp(-0.5 * x * x))) return standard_normal();
+  }
+  return negative ? -x : x;
 }
 
 double RandomStream::sample(const Sampler& d) {
@@ -79,7 +153,8 @@ double RandomStream::sample(const Sampler& d) {
       return c - std::sqrt((1 - u) * (c - a) * (c - m));
     }
     case DistributionKind::kWeibull:
-      return d.p1 * std::pow(-std::log(uniform()), d.p0);
+      // The inverse CDF, scale * (-log U)^(1/shape), with -log U ~ Exp(1).
+      return d.p1 * std::pow(standard_exponential(), d.p0);
   }
   return 0;
 }

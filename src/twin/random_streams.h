@@ -5,8 +5,14 @@
 // shifts the numbers another machine sees, and replication r of a baseline and
 // of a scenario see the same numbers (common random numbers).
 // The generator is SplitMix64 (a 64-bit Weyl sequence through a strong mixer):
-// 8 bytes of state, a few cycles per draw, no allocation.
-// Not thread-safe per stream; give each thread its own streams.
+// 8 bytes of state, a few cycles per draw, no allocation. Normal and
+// exponential variates use Marsaglia and Tsang's ziggurat (256 layers): one
+// draw, a table look-up and a multiply in about 99% of calls, exact
+// distributions, no log/cos per sample (Box-Muller and -log(u) were a quarter
+// of the simulator's time). A variate consumes a variable number of draws, but
+// the same ones for the same stream, so runs stay a pure function of the seed.
+// Not thread-safe per stream; give each thread its own streams (the shared
+// ziggurat tables are built once, thread-safely, and then only read).
 #pragma once
 
 #include <cstdint>
@@ -38,6 +44,34 @@ struct Sampler {
   explicit Sampler(const Distribution& d);
 };
 
+namespace detail {
+
+// The layers of a ziggurat under a decreasing density f on [0, inf): layer 0
+// is the base strip [0, r] x [0, f(r)] plus the tail beyond r, layer i >= 1
+// the box [0, x[i]] x [f(x[i]), f(x[i+1])]; all 256 have the same area.
+struct Ziggurat {
+  static constexpr int kLayers = 256;
+  double x[kLayers + 1];  // x[0] = area / f(r), x[1] = r > x[2] > ... > x[256] = 0
+  double f[kLayers + 1];  // f(x[i])
+  double r;
+};
+
+enum class ZigguratDensity { kNormal, kExponential };  // exp(-x^2 / 2), exp(-x)
+
+Ziggurat make_ziggurat(ZigguratDensity density);
+
+inline const Ziggurat& normal_ziggurat() {
+  static const Ziggurat table = make_ziggurat(ZigguratDensity::kNormal);
+  return table;
+}
+
+inline const Ziggurat& exponential_ziggurat() {
+  static const Ziggurat table = make_ziggurat(ZigguratDensity::kExponential);
+  return table;
+}
+
+}  // namespace detail
+
 class RandomStream {
  public:
   RandomStream() = default;
@@ -50,13 +84,37 @@ class RandomStream {
   // Uniform on the open interval (0, 1): never 0, so log() is safe.
   double uniform() { return (static_cast<double>(next_u64() >> 11) + 0.5) * 0x1.0p-53; }
   bool bernoulli(double p) { return uniform() < p; }
-  double exponential(double mean);
-  double standard_normal();
+
+  // Exp(1). Bits 0-7 of a draw pick the layer, bits 11-63 the point in it.
+  double standard_exponential() {
+    const detail::Ziggurat& z = detail::exponential_ziggurat();
+    const uint64_t b = next_u64();
+    const unsigned i = b & 0xff;
+    const double x = static_cast<double>(b >> 11) * 0x1.0p-53 * z.x[i];
+    if (x < z.x[i + 1]) return x;  // inside the layer's core: under f whatever the height
+    return exponential_edge(i, x);
+  }
+  // N(0, 1). As standard_exponential, and bit 8 is the sign.
+  double standard_normal() {
+    const detail::Ziggurat& z = detail::normal_ziggurat();
+    const uint64_t b = next_u64();
+    const unsigned i = b & 0xff;
+    const double x = static_cast<double>(b >> 11) * 0x1.0p-53 * z.x[i];
+    const bool negative = (b & 0x100) != 0;
+    if (x < z.x[i + 1]) return negative ? -x : x;
+    return normal_edge(i, x, negative);
+  }
+  double exponential(double mean) { return mean * standard_exponential(); }
   double normal(double mean, double sd) { return mean + sd * standard_normal(); }
   // A draw of d; never negative.
   double sample(const Sampler& d);
 
  private:
+  // The rare cases: the tail (layer 0) or the wedge beside a layer's core,
+  // accepted or rejected (then a fresh variate is drawn).
+  double exponential_edge(unsigned layer, double x);
+  double normal_edge(unsigned layer, double x, bool negative);
+
   uint64_t state_ = 0;
 };
 

@@ -7,6 +7,7 @@
 namespace officina::twin::detail {
 
 void SimulationEngine::handle(const Event& e) {
+  if (options_.observer && !options_.observer->on_time(now_)) horizon_ = now_;  // stop after this instant
   MachineState& m = machines_[e.target < machines_.size() ? e.target : 0];
   switch (e.kind) {
     case kServerDone:
@@ -23,6 +24,7 @@ void SimulationEngine::handle(const Event& e) {
     case kShiftChange: on_shift_change(); break;
   }
   drain();
+  if (options_.observer) report_status();
 }
 
 // ---- part flow -------------------------------------------------------------
@@ -105,11 +107,11 @@ void SimulationEngine::start_part(MachineState& m, Server& s, const Part& part) 
   s.part = part;
   bool change = m.last_product >= 0 && m.last_product != static_cast<int>(part.product);
   m.last_product = static_cast<int>(part.product);
-  if (change && !m.spec->setup_time.is_zero()) {
+  if (change && m.has_setup) {
     s.activity = Activity::kSetup;
     s.since = now_;
     s.end = now_ + m.setup_rng.sample(m.setup);
-    calendar_.push(s.end, kServerDone, id(m), static_cast<uint16_t>(&s - m.servers.data()), ++s.epoch);
+    calendar_.push(s.end, kServerDone, id(m), s.index, ++s.epoch);
     return;
   }
   start_processing(m, s);
@@ -121,7 +123,7 @@ void SimulationEngine::start_processing(MachineState& m, Server& s) {
   s.since = now_;
   s.duration = m.cycle_rng.sample(m.cycle) * factor;
   s.end = now_ + s.duration;
-  calendar_.push(s.end, kServerDone, id(m), static_cast<uint16_t>(&s - m.servers.data()), ++s.epoch);
+  calendar_.push(s.end, kServerDone, id(m), s.index, ++s.epoch);
 }
 
 void SimulationEngine::on_server_done(MachineState& m, int index) {
@@ -133,23 +135,18 @@ void SimulationEngine::on_server_done(MachineState& m, int index) {
   }
   assert(s.activity == Activity::kProcessing);
   m.stats.processing += window(s.since, now_);
-  const Machine& spec = *m.spec;
   const double factor = plant_.products[s.part.product].cycle_factor;
   if (counting()) m.stats.ideal += m.ideal_cycle * factor;
 
   // Wear grows with processing time; increments have mean rate * dt.
-  const double hours = s.duration / 3600.0;
-  for (size_t d = 0; d < spec.degradations.size(); ++d) {
-    const Degradation& g = spec.degradations[d];
-    double step = g.rate_per_hour * hours;
-    if (g.cv > 0) {
-      double sigma2 = std::log1p(g.cv * g.cv);
-      step *= std::exp(std::sqrt(sigma2) * m.wear_rng.standard_normal() - sigma2 / 2);
-    }
+  for (size_t d = 0; d < m.growth.size(); ++d) {
+    const WearGrowth& g = m.growth[d];
+    double step = g.rate_per_second * s.duration;
+    if (g.sigma > 0) step *= std::exp(g.sigma * m.wear_rng.standard_normal() + g.shift);
     m.wear[d] += step;
   }
 
-  if (spec.scrap_probability > 0 && m.scrap_rng.bernoulli(spec.scrap_probability)) {
+  if (m.scrap_probability > 0 && m.scrap_rng.bernoulli(m.scrap_probability)) {
     s.activity = Activity::kIdle;
     LineState& line = lines_[m.line];
     if (counting()) {
@@ -170,17 +167,13 @@ void SimulationEngine::on_server_done(MachineState& m, int index) {
   }
   kick(id(m));
 
-  for (size_t f = 0; f < spec.failure_modes.size(); ++f) {
-    const FailureMode& mode = spec.failure_modes[f];
-    if (mode.trigger == FailureTrigger::kDegradation && m.wear[mode.degradation] >= mode.threshold) {
-      fail(m, static_cast<int>(f));
+  for (const WearTrigger& t : m.wear_failures) {
+    if (m.wear[t.degradation] >= t.threshold) {
+      fail(m, t.mode);
       return;
     }
   }
-  const Maintenance& mt = spec.maintenance;
-  if (mt.policy == MaintenancePolicy::kCondition && mt.degradation >= 0 && m.wear[mt.degradation] >= mt.threshold) {
-    request_pm(m);
-  }
+  if (m.condition_wear >= 0 && m.wear[m.condition_wear] >= m.condition_threshold) request_pm(m);
 }
 
 uint32_t SimulationEngine::next_product(LineState& line) {
@@ -393,11 +386,16 @@ void SimulationEngine::sample_sensors(MachineState& m) {
   for (size_t i = 0; i < spec.sensors.size(); ++i) {
     if (now_ + 1e-9 < m.sensor_due[i]) continue;
     const Sensor& s = spec.sensors[i];
-    double level = s.degradation >= 0 ? std::pow(m.wear[s.degradation], s.exponent) : 0;
+    double level = 0;
+    if (s.degradation >= 0) {
+      const double w = m.wear[s.degradation];
+      level = s.exponent == 1 ? w : s.exponent == 2 ? w * w : std::pow(w, s.exponent);
+    }
     double value = s.base + s.gain * level;
     if (s.noise_sd > 0) value += s.noise_sd * m.sensor_rng[i].standard_normal();
     m.sensor_value[i] = value;
     m.sensor_due[i] += s.period;
+    if (options_.observer) options_.observer->on_sensor(static_cast<int>(m.line), static_cast<int>(m.spec_index), static_cast<int>(i), now_, value);
     const Maintenance& mt = spec.maintenance;
     if (mt.policy == MaintenancePolicy::kCondition && mt.sensor == static_cast<int>(i) && value >= mt.threshold && m.up) {
       request_pm(m);
@@ -423,6 +421,27 @@ void SimulationEngine::on_shift_change() {
   in_shift_ = plant_.calendar.in_shift(now_);
   for (MachineState& m : machines_) set_running(m);
   calendar_.push(plant_.calendar.next_change(now_), kShiftChange, 0);
+}
+
+void SimulationEngine::report_status() {
+  reported_status_.resize(machines_.size(), 0xff);
+  for (const MachineState& m : machines_) {
+    MachineStatus status = MachineStatus::kStarved;
+    if (!m.up) {
+      status = m.failed_mode >= 0 ? MachineStatus::kDown : MachineStatus::kMaintenance;
+    } else if (!in_shift_) {
+      status = MachineStatus::kIdle;
+    } else {
+      for (const Server& s : m.servers) {
+        if (s.activity == Activity::kSetup || s.activity == Activity::kProcessing) status = MachineStatus::kRunning;
+      }
+      if (status != MachineStatus::kRunning && m.blocked_count > 0) status = MachineStatus::kBlocked;
+    }
+    uint8_t& told = reported_status_[id(m)];
+    if (told == static_cast<uint8_t>(status)) continue;
+    told = static_cast<uint8_t>(status);
+    options_.observer->on_status(static_cast<int>(m.line), static_cast<int>(m.spec_index), now_, status);
+  }
 }
 
 double SimulationEngine::window(double a, double b) const {

@@ -63,6 +63,7 @@ class SimulationEngine {
   void wip_change(LineState& line, int delta);
   uint32_t next_product(LineState& line);
   void sample_sensors(MachineState& m);
+  void report_status();  // live mode: tells the observer which machines changed
 
   // Seconds of [a, b) inside the statistics window; planned() also inside shifts.
   double window(double a, double b) const;
@@ -71,7 +72,7 @@ class SimulationEngine {
   int cause_index(const MachineState& m, int offset) const {
     return static_cast<int>(m.spec->failure_modes.size()) + offset;
   }
-  int id(const MachineState& m) const { return static_cast<int>(&m - machines_.data()); }
+  static int id(const MachineState& m) { return static_cast<int>(m.id); }
 
   const Plant& plant_;
   SimulationOptions options_;
@@ -88,6 +89,7 @@ class SimulationEngine {
   int free_crews_ = 0;
   uint64_t events_ = 0;
   SimulationResult result_;
+  std::vector<uint8_t> reported_status_;  // live mode: last MachineStatus told, 0xff = none
 };
 
 }  // namespace officina::twin::detail

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 
 #include "twin/plant_validator.h"
@@ -54,9 +55,25 @@ void SimulationEngine::build() {
       m.out_queue = k + 1 < n ? first_queue + static_cast<int>(k) : -1;
       m.upstream = k == 0 ? -1 : static_cast<int>(machines_.size()) - 1;
       m.downstream = k + 1 < n ? static_cast<int>(machines_.size()) + 1 : -1;
+      m.id = static_cast<uint32_t>(machines_.size());
       m.servers.resize(spec.capacity);
+      for (size_t i = 0; i < m.servers.size(); ++i) m.servers[i].index = static_cast<uint16_t>(i);
+      m.has_setup = !spec.setup_time.is_zero();
+      m.scrap_probability = spec.scrap_probability;
+      for (size_t f = 0; f < spec.failure_modes.size(); ++f) {
+        const FailureMode& mode = spec.failure_modes[f];
+        if (mode.trigger == FailureTrigger::kDegradation) m.wear_failures.push_back({static_cast<int>(f), mode.degradation, mode.threshold});
+      }
+      if (spec.maintenance.policy == MaintenancePolicy::kCondition && spec.maintenance.degradation >= 0) {
+        m.condition_wear = spec.maintenance.degradation;
+        m.condition_threshold = spec.maintenance.threshold;
+      }
       m.clocks.resize(spec.failure_modes.size());
       m.wear.assign(spec.degradations.size(), 0.0);
+      for (const Degradation& g : spec.degradations) {
+        const double sigma2 = std::log1p(g.cv * g.cv);
+        m.growth.push_back(WearGrowth{g.rate_per_hour / 3600, std::sqrt(sigma2), -sigma2 / 2});
+      }
       m.sensor_value.assign(spec.sensors.size(), 0.0);
       m.sensor_due.assign(spec.sensors.size(), 0.0);
       m.cycle = Sampler(spec.cycle_time);
@@ -121,7 +138,7 @@ SimulationResult SimulationEngine::run() {
   auto started = std::chrono::steady_clock::now();
   build();
   start();
-  while (!calendar_.empty() && calendar_.top().time <= horizon_) {
+  while (calendar_.next_time() <= horizon_) {
     Event e = calendar_.pop();
     now_ = e.time;
     ++events_;

@@ -24,11 +24,32 @@
 
 namespace officina::twin {
 
+// What a machine is doing, as live telemetry reports it: processing a part
+// (or setting up), out of shift, holding a finished part, waiting for one,
+// failed (waiting for a crew or under repair), under maintenance.
+enum class MachineStatus : uint8_t { kRunning, kIdle, kBlocked, kStarved, kDown, kMaintenance };
+
+// Watches a run as it happens (live mode). Called on the simulating thread,
+// which waits for each call, so an observer may pace the run against the wall
+// clock. line and machine index Plant::lines and Line::machines, sensor
+// Machine::sensors. Use with simulate() only (replications run on many threads).
+class SimulationObserver {
+ public:
+  virtual ~SimulationObserver() = default;
+  // Before the events at time t (non-decreasing); false ends the run at t.
+  virtual bool on_time(double t) = 0;
+  virtual void on_sensor(int line, int machine, int sensor, double t, double value) = 0;
+  // After the events at t, for each machine whose status changed (all of
+  // them after the first event); several calls may share one t.
+  virtual void on_status(int line, int machine, double t, MachineStatus status) = 0;
+};
+
 struct SimulationOptions {
   double horizon = 0;  // seconds; 0 uses plant.horizon
   double warmup = 0;   // seconds of statistics discarded at the start
   uint64_t seed = 1;
   bool record_sensors = false;  // keep sensor histories up to each failure
+  SimulationObserver* observer = nullptr;  // live mode; not owned, null costs nothing
 };
 
 // The sensor history of one machine from a renewal up to a failure.

@@ -25,14 +25,18 @@ class PartQueue {
   bool empty() const { return count_ == 0; }
   bool full() const { return capacity_ > 0 && count_ >= static_cast<size_t>(capacity_); }
   size_t size() const { return count_; }
+  // Wrap by compare, not %: the ring size is rarely a power of two and a
+  // division per part showed in profiles.
   void push(const Part& p) {
     if (count_ == ring_.size()) grow();
-    ring_[(head_ + count_) % ring_.size()] = p;
+    size_t tail = head_ + count_;
+    if (tail >= ring_.size()) tail -= ring_.size();
+    ring_[tail] = p;
     ++count_;
   }
   Part pop() {
     Part p = ring_[head_];
-    head_ = (head_ + 1) % ring_.size();
+    if (++head_ == ring_.size()) head_ = 0;
     --count_;
     return p;
   }
@@ -59,6 +63,7 @@ struct Server {
   double since = 0;      // start of the current accounting interval
   double duration = 0;   // sampled processing time of the current part
   uint32_t epoch = 0;
+  uint16_t index = 0;    // in MachineState::servers
   Part part;
 };
 
@@ -80,8 +85,25 @@ struct MachineStats {
   double labour_cost = 0, parts_cost = 0;
 };
 
+// A wear state's increment per part: rate * processing seconds, times a
+// mean-one lognormal factor exp(sigma * z + shift), shift = -sigma^2 / 2;
+// precomputed so the hot path has no log1p or sqrt.
+struct WearGrowth {
+  double rate_per_second = 0;
+  double sigma = 0;
+  double shift = 0;
+};
+
+// A failure mode triggered by a wear state (checked after each part).
+struct WearTrigger {
+  int mode = 0;
+  int degradation = 0;
+  double threshold = 0;
+};
+
 struct MachineState {
   const Machine* spec = nullptr;
+  uint32_t id = 0;          // index in SimulationEngine::machines_
   uint32_t line = 0;
   uint32_t spec_index = 0;  // index in Line::machines
   int in_queue = -1;        // -1: an endless source of raw parts
@@ -103,8 +125,16 @@ struct MachineState {
   std::vector<Server> servers;
   std::vector<FailureClock> clocks;  // one per failure mode
   std::vector<double> wear;          // one per degradation
+  std::vector<WearGrowth> growth;    // one per degradation
   std::vector<double> sensor_value, sensor_due;
   std::vector<double> history;       // rows of the current run, when recording
+
+  // Copied from the spec so that a part's completion reads only this struct.
+  bool has_setup = false;
+  double scrap_probability = 0;
+  std::vector<WearTrigger> wear_failures;  // in failure-mode order
+  int condition_wear = -1;                 // condition maintenance on this wear state
+  double condition_threshold = 0;
 
   Sampler cycle, setup, maintenance;
   std::vector<Sampler> ttf, repair;
