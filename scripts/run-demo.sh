@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
-bin=build/src/cli/officina
+bin="${BUILD_DIR:-build}/src/cli/officina"
 models="${OFFICINA_CONFORMANCE_DIR:-$(cd .. && pwd)/shared/conformance}/models"
-out=build/demo
+out="${BUILD_DIR:-build}/demo"
 mkdir -p "$out"
 step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
 
