@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 conformance="${OFFICINA_CONFORMANCE_DIR:-$(cd .. && pwd)/shared/conformance}"
+# A cache made with another compiler cannot be reconfigured in place.
+if [ -f build-fuzz/CMakeCache.txt ] && ! grep -q 'CMAKE_CXX_COMPILER:[A-Z]*=.*clang++-16' build-fuzz/CMakeCache.txt; then
+  rm -rf build-fuzz/CMakeCache.txt build-fuzz/CMakeFiles
+fi
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-16 \
   -DOFFICINA_FUZZ=ON -DOFFICINA_TESTS=OFF >/dev/null
 targets=$(for f in fuzz/*_fuzz.cc; do basename "$f" .cc; done)
