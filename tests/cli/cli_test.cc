@@ -19,28 +19,11 @@ namespace {
 
 using test::conformance_path;
 
-struct Outcome {
-  int code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
+using test::Outcome;
 
-Outcome run(const std::string& args) {
-  test::TempDir dir;
-  std::string cmd = test::officina_binary() + " " + args + " 2>" + dir.path("err");
-  Outcome r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 65536> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = read_text_file(dir.path("err")).value_or("");
-  return r;
-}
+Outcome run(const std::string& args) { return test::run_officina(args); }
 
-std::string q(const std::string& s) { return "'" + s + "'"; }
+std::string q(const std::string& s) { return test::shell_quote(s); }
 
 TEST(Cli, TokenizeMatchesTheConformanceCases) {
   auto cases = read_json_file(conformance_path("tokenizer/cases.json"));

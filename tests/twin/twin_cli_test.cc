@@ -22,35 +22,14 @@
 namespace officina {
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
+std::string q(const std::string& s) { return test::shell_quote(s); }
 
 std::string demo_plant() { return std::string(OFFICINA_SOURCE_DIR) + "/examples/plants/demo-packaging-line.yaml"; }
 std::string third_shift() { return std::string(OFFICINA_SOURCE_DIR) + "/examples/plants/scenario-third-shift.yaml"; }
 
-Outcome run(const std::string& args) {
-  Outcome r;
-  if (!std::filesystem::exists(test::officina_binary())) {
-    ADD_FAILURE() << "the officina binary is missing: " << test::officina_binary() << " (build the 'officina' target)";
-    return r;
-  }
-  test::TempDir dir;
-  std::string cmd = q(test::officina_binary()) + " " + args + " 2>" + q(dir.path("err"));
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 65536> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = read_text_file(dir.path("err")).value_or("");
-  return r;
-}
+using test::Outcome;
+
+Outcome run(const std::string& args) { return test::run_officina(args); }
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
