@@ -9,6 +9,7 @@
 // machine the wall-clock rates understate the kernels, so the process CPU
 // time of the same runs is reported too: GFLOP per CPU-second (summed over
 // threads) is what one fully available core would do.
+#include "bench_machine.h"
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -40,24 +41,8 @@ using officina::ThreadPool;
   std::exit(1);
 }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  }
-  return "unknown";
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return in ? one + " " + five + " " + fifteen : "unknown";
-}
+using officina::bench::cpu_model;
+using officina::bench::load_average;
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 

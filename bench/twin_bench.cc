@@ -7,6 +7,7 @@
 // argv[1] (default twin-bench.json).
 //   twin_bench [OUT.json] [--plant PLANT.yaml] [--quick]
 // --quick runs a tenth of the replications (a smoke test, not a measurement).
+#include "bench_machine.h"
 #include <time.h>
 #include <unistd.h>
 
@@ -51,24 +52,8 @@ struct MachineInfo {
   std::string load_before, load_after;  // /proc/loadavg: 1, 5 and 15 minute averages
 };
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      size_t colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  }
-  return "unknown";
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return in ? one + " " + five + " " + fifteen : "unknown";
-}
+using officina::bench::cpu_model;
+using officina::bench::load_average;
 
 double thread_cpu_seconds() {
   timespec ts{};
