@@ -3,6 +3,7 @@
 #include <array>
 
 #include "formats/gguf_file.h"
+#include "model/model_chat_template.h"
 #include "formats/gguf_writer.h"
 #include "tensor/quantize.h"
 
@@ -28,7 +29,11 @@ Result<GgufMetadata> tokenizer_gguf_metadata(const Model& model) {
       if (key.starts_with("tokenizer.")) out.emplace_back(key, value);
     return out;
   }
-  return model.tokenizer().gguf_metadata();
+  OFFICINA_TRY(GgufMetadata out, model.tokenizer().gguf_metadata());
+  // A Hugging Face model's chat template travels with it into the GGUF file.
+  OFFICINA_TRY(std::optional<std::string> chat_template, stored_chat_template(model));
+  if (chat_template) out.emplace_back("tokenizer.chat_template", GgufValue::string(*chat_template));
+  return out;
 }
 
 namespace {

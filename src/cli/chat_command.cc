@@ -1,0 +1,122 @@
+// officina chat -m MODEL [--system TEXT] [--chat-template FILE] [-n N] [sampling]
+// An interactive conversation on the terminal: each line read from stdin is
+// a user turn; the model's reply streams back and joins the history, which
+// is rendered with the model's chat template every turn. "/reset" forgets
+// the history, "/exit" (or end of input) quits.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "generate/generator.h"
+#include "model/model_chat_template.h"
+
+namespace officina::cli {
+
+namespace {
+struct ChatArgs {
+  std::string model, system, template_file, template_name, lora;
+  int64_t n = 512;
+  int64_t ctx = 0;
+  int threads = 0;
+  bool show_prompt = false;
+  SamplingParams sampling;
+};
+
+void run_chat(const ChatArgs& a) {
+  if (!a.lora.empty())
+    return report(Error{fmt::format("chat: --lora {}: LoRA adapters cannot be applied yet (they arrive with "
+                                    "fine-tuning); chat with the base model or a merged GGUF",
+                                    a.lora)});
+  auto loaded = Model::load(a.model);
+  if (!loaded) return report(loaded.error());
+  const Model& model = **loaded;
+  const Tokenizer& tok = model.tokenizer();
+  auto tmpl = model_chat_template(model, a.template_name, a.template_file);
+  if (!tmpl) return report(tmpl.error());
+  ChatRenderOptions options = chat_render_options(model);
+  options.add_generation_prompt = true;
+  const int64_t ctx = a.ctx > 0 ? a.ctx : std::min<int64_t>(model.config().context_length, 4096);
+  auto cache = KvCache::create(model.config(), 1, ctx, default_kv_precision(model));
+  if (!cache) return report(cache.error());
+  ThreadPool pool(a.threads);
+  Transformer transformer(model, pool);
+  GenerateOptions gen;
+  gen.max_tokens = a.n;
+  gen.sampling = a.sampling;
+
+  const bool interactive = isatty(STDIN_FILENO);
+  if (interactive)
+    std::fprintf(stderr, "officina chat · %s · template: %s · /reset clears, /exit quits\n", model.name().c_str(),
+                 tmpl->origin.c_str());
+  nlohmann::ordered_json history = nlohmann::ordered_json::array();
+  auto reset = [&] {
+    history = nlohmann::ordered_json::array();
+    if (!a.system.empty()) history.push_back({{"role", "system"}, {"content", a.system}});
+  };
+  reset();
+  std::string line;
+  while (true) {
+    if (interactive) {
+      std::fputs("\n> ", stdout);
+      std::fflush(stdout);
+    }
+    if (!std::getline(std::cin, line)) break;
+    if (line == "/exit" || line == "/quit") break;
+    if (line == "/reset") {
+      reset();
+      continue;
+    }
+    if (line.empty()) continue;
+    history.push_back({{"role", "user"}, {"content", line}});
+    auto prompt_text = tmpl->tmpl.render(history, nullptr, options);
+    if (!prompt_text) return report(prompt_text.error());
+    if (a.show_prompt) std::fprintf(stderr, "[prompt]\n%s\n[/prompt]\n", prompt_text->c_str());
+    std::vector<int32_t> prompt = tok.encode(*prompt_text, false, /*parse_special=*/true);
+    if (tok.add_bos_default() && tok.bos_id() >= 0 && (prompt.empty() || prompt[0] != tok.bos_id()))
+      prompt.insert(prompt.begin(), tok.bos_id());
+    if (static_cast<int64_t>(prompt.size()) + 1 >= ctx)
+      return report(Error{fmt::format("chat: the conversation has {} tokens and fills the context of {}; /reset "
+                                      "or raise --ctx", prompt.size(), ctx)});
+    gen.max_tokens = std::min<int64_t>(a.n, ctx - static_cast<int64_t>(prompt.size()) - 1);
+    auto result = generate(transformer, *cache, 0, prompt, gen, [](std::string_view piece) {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+      return true;
+    });
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    if (!result) return report(result.error());
+    history.push_back({{"role", "assistant"}, {"content", result->text}});
+  }
+}
+}  // namespace
+
+void add_chat_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("chat", "Talk with a model on the terminal (its chat template, streaming, with history)");
+  auto a = std::make_shared<ChatArgs>();
+  SamplingParams& s = a->sampling;
+  cmd->add_option("-m,--model", a->model, "a .gguf file or a Hugging Face directory")->required();
+  cmd->add_option("--system", a->system, "a system message that opens the conversation");
+  cmd->add_option("--chat-template", a->template_file, "a Jinja template file instead of the model's");
+  cmd->add_option("--template-name", a->template_name, "a named template of the model (e.g. tool_use)");
+  cmd->add_option("--lora", a->lora, "a LoRA adapter to apply");
+  cmd->add_option("-n,--n-predict", a->n, "most tokens per reply")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--temp", s.temperature, "temperature (0: greedy)")->capture_default_str();
+  cmd->add_option("--top-k", s.top_k, "keep the K most likely tokens (0: all)")->capture_default_str();
+  cmd->add_option("--top-p", s.top_p, "nucleus sampling mass")->capture_default_str();
+  cmd->add_option("--min-p", s.min_p, "drop tokens below this fraction of the best")->capture_default_str();
+  cmd->add_option("--repeat-penalty", s.repeat_penalty, "penalty for recent tokens (1: off)")->capture_default_str();
+  cmd->add_option("-s,--seed", s.seed, "random seed")->capture_default_str();
+  cmd->add_option("-t,--threads", a->threads, "threads (default: all cores)");
+  cmd->add_option("-c,--ctx", a->ctx, "context size (default: the model's, at most 4096)");
+  cmd->add_flag("--show-prompt", a->show_prompt, "print each rendered prompt to stderr");
+  cmd->callback([a] { run_chat(*a); });
+}
+
+}  // namespace officina::cli
