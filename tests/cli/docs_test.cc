@@ -39,6 +39,8 @@ void run_doc(const std::string& doc, size_t min_commands) {
   test::TempDir out;
   for (const std::string& c : commands) {
     std::string cmd = replace_all(c, "$MODELS", test::conformance_path("models"));
+    cmd = replace_all(cmd, "$TEMPLATES", test::conformance_path("chat-templates"));
+    cmd = replace_all(cmd, "$EXAMPLES", std::string(OFFICINA_SOURCE_DIR) + "/examples");
     cmd = replace_all(cmd, "$OUT", out.path());
     cmd = test::officina_binary() + cmd.substr(std::string("officina").size()) + " > /dev/null 2>&1";
     int status = std::system(cmd.c_str());
@@ -48,6 +50,7 @@ void run_doc(const std::string& doc, size_t min_commands) {
 
 TEST(Docs, EngineExamplesRun) { run_doc("docs/engine.md", 10); }
 TEST(Docs, TokenizerExamplesRun) { run_doc("docs/tokenizers.md", 2); }
+TEST(Docs, ChatExamplesRun) { run_doc("docs/chat.md", 6); }
 
 }  // namespace
 }  // namespace officina
