@@ -31,4 +31,15 @@ Result<std::vector<int32_t>> parse_token_list(std::string_view text) {
   return ids;
 }
 
+Result<std::optional<LoraAdapter>> load_lora_options(const std::vector<std::string>& specs, const ModelConfig& config) {
+  if (specs.empty()) return std::optional<LoraAdapter>{};
+  std::vector<LoraAdapter> parts;
+  for (const auto& spec : specs) {
+    OFFICINA_TRY(auto parsed, LoraAdapter::parse_spec(spec));
+    OFFICINA_TRY(LoraAdapter adapter, LoraAdapter::load(parsed.first, config, parsed.second));
+    parts.push_back(std::move(adapter));
+  }
+  return std::optional<LoraAdapter>(LoraAdapter::stack(std::move(parts)));
+}
+
 }  // namespace officina::cli

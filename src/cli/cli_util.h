@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/error.h"
+#include "model/lora_adapter.h"
 
 namespace officina::cli {
 
@@ -16,5 +18,9 @@ void report(const Error& error);
 
 // "1,2,3" -> {1, 2, 3}; errors name the offending item.
 Result<std::vector<int32_t>> parse_token_list(std::string_view text);
+
+// Loads the --lora PATH[:SCALE] values (stacked into one adapter when given
+// more than once); nullopt when there are none.
+Result<std::optional<LoraAdapter>> load_lora_options(const std::vector<std::string>& specs, const ModelConfig& config);
 
 }  // namespace officina::cli

@@ -1,4 +1,4 @@
-// officina logits -m MODEL (-p TEXT | --tokens 1,2,3) [--top K] [--no-bos]
+// officina logits -m MODEL (-p TEXT | --tokens 1,2,3) [--top K] [--no-bos] [--lora PATH[:SCALE]]...
 // Prints {"tokens": [...], "top": [[[id, logit], ...] per position],
 //         "last_logits": [every logit at the last position]}.
 #include <algorithm>
@@ -16,6 +16,7 @@ namespace officina::cli {
 namespace {
 struct LogitsArgs {
   std::string model, prompt, tokens;
+  std::vector<std::string> lora;
   int top = 10;
   bool no_bos = false;
   int threads = 0;
@@ -37,9 +38,13 @@ void run_logits(const LogitsArgs& a) {
   ThreadPool pool(a.threads);
   auto cache = KvCache::create(model.config(), 1, static_cast<int64_t>(ids.size()), default_kv_precision(model));
   if (!cache) return report(cache.error());
+  auto adapter = load_lora_options(a.lora, model.config());
+  if (!adapter) return report(adapter.error());
   Transformer transformer(model, pool);
+  if (*adapter) transformer.set_adapters({&**adapter});
+  const int32_t adapter_index = *adapter ? 0 : -1;
   std::vector<BatchRow> rows;
-  for (size_t i = 0; i < ids.size(); ++i) rows.push_back({ids[i], 0, static_cast<int32_t>(i), -1, true});
+  for (size_t i = 0; i < ids.size(); ++i) rows.push_back({ids[i], 0, static_cast<int32_t>(i), adapter_index, true});
   std::vector<float> logits;
   if (auto ok = transformer.forward(rows, *cache, logits); !ok) return report(ok.error());
 
@@ -73,6 +78,7 @@ void add_logits_command(CLI::App& app) {
   auto* p = cmd->add_option("-p,--prompt", a->prompt, "the text (BOS added unless --no-bos)");
   auto* t = cmd->add_option("--tokens", a->tokens, "token ids used exactly as given, e.g. 1,15043,3186");
   p->excludes(t);
+  cmd->add_option("--lora", a->lora, "apply a LoRA adapter: PEFT dir or GGUF, PATH[:SCALE] (repeatable)");
   cmd->add_option("--top", a->top, "how many best logits per position")->capture_default_str();
   cmd->add_flag("--no-bos", a->no_bos, "do not add the BOS token");
   cmd->add_option("-t,--threads", a->threads, "threads (default: all cores)");

@@ -17,7 +17,8 @@ Transformer::Transformer(const Model& model, ThreadPool& pool) : model_(model), 
 namespace {
 const float* f32(const TensorView& t) { return reinterpret_cast<const float*>(t.data); }
 
-Result<void> check_batch(std::span<const BatchRow> batch, const ModelConfig& c, const KvCache& cache) {
+Result<void> check_batch(std::span<const BatchRow> batch, const ModelConfig& c, const KvCache& cache,
+                         size_t adapters) {
   std::unordered_map<int32_t, int64_t> next;  // slot -> next position it may take
   for (size_t i = 0; i < batch.size(); ++i) {
     const BatchRow& r = batch[i];
@@ -29,7 +30,8 @@ Result<void> check_batch(std::span<const BatchRow> batch, const ModelConfig& c, 
     if (r.pos >= cache.context())
       return fail("context full: position {} >= context {} (start a new sequence or raise --ctx)", r.pos,
                   cache.context());
-    if (r.adapter >= 0) return fail("batch row {}: adapter {} requested but no adapters are loaded", i, r.adapter);
+    if (r.adapter < -1 || r.adapter >= static_cast<int32_t>(adapters))
+      return fail("batch row {}: adapter {} requested but {} adapter(s) are loaded", i, r.adapter, adapters);
     auto it = next.find(r.slot);
     int64_t expected = it == next.end() ? cache.length(r.slot) : it->second;
     // A slot may restart earlier (rewind), but never skip positions.
@@ -44,7 +46,9 @@ Result<void> check_batch(std::span<const BatchRow> batch, const ModelConfig& c, 
 Result<void> Transformer::forward(std::span<const BatchRow> batch, KvCache& cache, std::vector<float>& logits) {
   const ModelConfig& c = model_.config();
   const ModelWeights& w = model_.weights();
-  OFFICINA_CHECK(check_batch(batch, c, cache));
+  OFFICINA_CHECK(check_batch(batch, c, cache, adapters_.size()));
+  bool any_adapter = false;
+  for (const BatchRow& r : batch) any_adapter = any_adapter || r.adapter >= 0;
   if (cache.kv_dim() != c.kv_dim()) return fail("KV cache was made for another model (kv_dim {} vs {})",
                                                 cache.kv_dim(), c.kv_dim());
   const int64_t n = static_cast<int64_t>(batch.size());
@@ -73,6 +77,11 @@ Result<void> Transformer::forward(std::span<const BatchRow> batch, KvCache& cach
     matmul(lw.wq, xn_.data(), q_.data(), n, pool_);
     matmul(lw.wk, xn_.data(), k_.data(), n, pool_);
     matmul(lw.wv, xn_.data(), v_.data(), n, pool_);
+    if (any_adapter) {
+      apply_lora(batch, l, LoraTarget::Q, xn_.data(), dim, q_.data(), q_dim);
+      apply_lora(batch, l, LoraTarget::K, xn_.data(), dim, k_.data(), kv_dim);
+      apply_lora(batch, l, LoraTarget::V, xn_.data(), dim, v_.data(), kv_dim);
+    }
     for (int64_t i = 0; i < n; ++i) {
       const BatchRow& r = batch[i];
       for (int64_t h = 0; h < c.n_heads; ++h) rope_interleaved(&q_[i * q_dim + h * c.head_dim], c.head_dim, r.pos, theta);
@@ -87,13 +96,19 @@ Result<void> Transformer::forward(std::span<const BatchRow> batch, KvCache& cach
     }
     attention(batch, l, cache);
     matmul(lw.wo, attn_.data(), out_.data(), n, pool_);
+    if (any_adapter) apply_lora(batch, l, LoraTarget::O, attn_.data(), q_dim, out_.data(), dim);
     for (int64_t i = 0; i < n * dim; ++i) x_[i] += out_[i];
 
     for (int64_t i = 0; i < n; ++i) rms_norm(&x_[i * dim], f32(lw.ffn_norm), &xn_[i * dim], dim, eps);
     matmul(lw.w_gate, xn_.data(), gate_.data(), n, pool_);
     matmul(lw.w_up, xn_.data(), up_.data(), n, pool_);
+    if (any_adapter) {
+      apply_lora(batch, l, LoraTarget::Gate, xn_.data(), dim, gate_.data(), ffn);
+      apply_lora(batch, l, LoraTarget::Up, xn_.data(), dim, up_.data(), ffn);
+    }
     swiglu(gate_.data(), up_.data(), gate_.data(), n * ffn);
     matmul(lw.w_down, gate_.data(), out_.data(), n, pool_);
+    if (any_adapter) apply_lora(batch, l, LoraTarget::Down, gate_.data(), ffn, out_.data(), dim);
     for (int64_t i = 0; i < n * dim; ++i) x_[i] += out_[i];
   }
   for (const BatchRow& r : batch) cache.set_length(r.slot, std::max<int64_t>(cache.length(r.slot), r.pos + 1));
@@ -108,6 +123,32 @@ Result<void> Transformer::forward(std::span<const BatchRow> batch, KvCache& cach
   logits.resize(static_cast<size_t>(m * c.vocab_size));
   if (m > 0) matmul(w.output, xn_.data(), logits.data(), m, pool_);
   return {};
+}
+
+void Transformer::apply_lora(std::span<const BatchRow> batch, int64_t layer, LoraTarget target, const float* x,
+                             int64_t in, float* y, int64_t out) {
+  for (size_t a = 0; a < adapters_.size(); ++a) {
+    const LoraPair* pair = adapters_[a]->find(layer, target);
+    if (!pair) continue;
+    lora_rows_.clear();
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (batch[i].adapter == static_cast<int32_t>(a)) lora_rows_.push_back(static_cast<int64_t>(i));
+    if (lora_rows_.empty()) continue;
+    const int64_t rank = pair->rank;
+    const float scale = adapters_[a]->scale();
+    lora_t_.resize(lora_rows_.size() * static_cast<size_t>(rank));
+    auto one_row = [&](int64_t j) {
+      const int64_t i = lora_rows_[static_cast<size_t>(j)];
+      float* t = &lora_t_[static_cast<size_t>(j * rank)];
+      for (int64_t k = 0; k < rank; ++k) t[k] = scale * dot_f32(&pair->a[k * in], x + i * in, in);
+      float* yi = y + i * out;
+      for (int64_t o = 0; o < out; ++o) yi[o] += dot_f32(&pair->b[o * rank], t, rank);
+    };
+    const int64_t rows = static_cast<int64_t>(lora_rows_.size());
+    if (rows >= 4) pool_.run(rows, [&](int64_t j, int) { one_row(j); });
+    else
+      for (int64_t j = 0; j < rows; ++j) one_row(j);
+  }
 }
 
 void Transformer::attention(std::span<const BatchRow> batch, int64_t layer, KvCache& cache) {

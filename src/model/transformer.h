@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "model/kv_cache.h"
+#include "model/lora_adapter.h"
 #include "model/model.h"
 
 namespace officina {
@@ -43,14 +44,26 @@ class Transformer {
 
   const Model& model() const { return model_; }
 
+  // The LoRA adapters rows may name: BatchRow::adapter indexes this list
+  // (-1 = none). Rows of one batch may use different adapters. The adapters
+  // must outlive their use here and fit the model (LoraAdapter::load checks).
+  void set_adapters(std::vector<const LoraAdapter*> adapters) { adapters_ = std::move(adapters); }
+  const std::vector<const LoraAdapter*>& adapters() const { return adapters_; }
+
  private:
   void attention(std::span<const BatchRow> batch, int64_t layer, KvCache& cache);
+  // y[i] += scale · B·(A·x[i]) for the rows whose adapter has a pair on (layer, target).
+  void apply_lora(std::span<const BatchRow> batch, int64_t layer, LoraTarget target, const float* x, int64_t in,
+                  float* y, int64_t out);
 
   const Model& model_;
   ThreadPool& pool_;
   // Scratch, resized per batch and reused.
   std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, out_;
   std::vector<std::vector<float>> scores_;  // per thread, one context row
+  std::vector<const LoraAdapter*> adapters_;
+  std::vector<float> lora_t_;                // [rows, rank] A·x
+  std::vector<int64_t> lora_rows_;
 };
 
 }  // namespace officina
