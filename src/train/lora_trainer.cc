@@ -1,0 +1,238 @@
+#include "train/lora_trainer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "tensor/gemm.h"
+#include "tensor/quantize.h"
+#include "train/train_ops.h"
+
+namespace officina {
+
+struct LoraTrainer::LayerState {
+  std::vector<float> xn1, rstd1, q, k, v, probs, attn, o, x_mid, xn2, rstd2, g, u, h, down;
+  std::vector<float> tq, tk, tv, to, tg, tu, td;  // LoRA A·x per projection
+  // backward scratch
+  std::vector<float> d_mid, dh, dg, du, dxn2, dattn, dq, dk, dv, dxn1;
+};
+
+LoraTrainer::LoraTrainer(const Model& model, LoraParams* params)
+    : model_(model), params_(params), state_(std::make_unique<LayerState>()) {}
+
+LoraTrainer::~LoraTrainer() = default;
+
+namespace {
+const float* f32(const TensorView& t) { return reinterpret_cast<const float*>(t.data); }
+// Rows of a non-F32 weight dequantized per chunk: at most this many floats.
+constexpr int64_t kChunkFloats = int64_t{1} << 22;
+}  // namespace
+
+void LoraTrainer::linear_forward(const TensorView& w, const TrainPair* lora, const float* x, int64_t rows, float* y,
+                                 float* t) {
+  const int64_t out = w.rows(), in = w.cols();
+  if (w.dtype == DType::F32) {
+    gemm_f32(Transpose::No, Transpose::Yes, rows, out, in, 1.0f, x, in, f32(w), in, 0.0f, y, out);
+  } else {
+    const int64_t chunk = std::max<int64_t>(1, kChunkFloats / in);
+    for (int64_t r0 = 0; r0 < out; r0 += chunk) {
+      const int64_t r1 = std::min(out, r0 + chunk);
+      weight_.resize(static_cast<size_t>((r1 - r0) * in));
+      for (int64_t r = r0; r < r1; ++r) dequantize_row(w.dtype, w.row(r), &weight_[(r - r0) * in], in);
+      gemm_f32(Transpose::No, Transpose::Yes, rows, r1 - r0, in, 1.0f, x, in, weight_.data(), in, 0.0f, y + r0, out);
+    }
+  }
+  if (lora) {
+    const int64_t r = lora->rank;
+    gemm_f32(Transpose::No, Transpose::Yes, rows, r, in, 1.0f, x, in, lora->a.data(), in, 0.0f, t, r);
+    gemm_f32(Transpose::No, Transpose::Yes, rows, out, r, params_->scale(), t, r, lora->b.data(), r, 1.0f, y, out);
+  }
+}
+
+void LoraTrainer::linear_backward(const TensorView& w, TrainPair* lora, const float* x, const float* t, const float* dy,
+                                  int64_t rows, float* dx) {
+  const int64_t out = w.rows(), in = w.cols();
+  if (w.dtype == DType::F32) {
+    gemm_f32(Transpose::No, Transpose::No, rows, in, out, 1.0f, dy, out, f32(w), in, 1.0f, dx, in);
+  } else {
+    const int64_t chunk = std::max<int64_t>(1, kChunkFloats / in);
+    for (int64_t r0 = 0; r0 < out; r0 += chunk) {
+      const int64_t r1 = std::min(out, r0 + chunk);
+      weight_.resize(static_cast<size_t>((r1 - r0) * in));
+      for (int64_t r = r0; r < r1; ++r) dequantize_row(w.dtype, w.row(r), &weight_[(r - r0) * in], in);
+      gemm_f32(Transpose::No, Transpose::No, rows, in, r1 - r0, 1.0f, dy + r0, out, weight_.data(), in, 1.0f, dx, in);
+    }
+  }
+  if (lora) {
+    const int64_t r = lora->rank;
+    const float s = params_->scale();
+    scratch_.resize(static_cast<size_t>(rows * r));
+    float* u = scratch_.data();  // dy · B
+    gemm_f32(Transpose::No, Transpose::No, rows, r, out, 1.0f, dy, out, lora->b.data(), r, 0.0f, u, r);
+    gemm_f32(Transpose::No, Transpose::No, rows, in, r, s, u, r, lora->a.data(), in, 1.0f, dx, in);
+    gemm_f32(Transpose::Yes, Transpose::No, r, in, rows, s, u, r, x, in, 1.0f, lora->grad_a.data(), in);
+    gemm_f32(Transpose::Yes, Transpose::No, out, r, rows, s, dy, out, t, r, 1.0f, lora->grad_b.data(), r);
+  }
+}
+
+Result<void> LoraTrainer::check(const TrainSequence& seq) const {
+  const ModelConfig& c = model_.config();
+  const size_t T = seq.tokens.size();
+  if (T == 0) return fail("training sequence is empty");
+  if (seq.targets.size() != T) return fail("training sequence: {} tokens but {} targets", T, seq.targets.size());
+  if (!seq.positions.empty() && seq.positions.size() != T) return fail("training sequence: positions do not match tokens");
+  if (!seq.segments.empty() && seq.segments.size() != T) return fail("training sequence: segments do not match tokens");
+  if (static_cast<int64_t>(T) > c.context_length)
+    return fail("training sequence of {} tokens is longer than the model's context {}", T, c.context_length);
+  for (size_t i = 0; i < T; ++i) {
+    if (seq.tokens[i] < 0 || seq.tokens[i] >= c.vocab_size)
+      return fail("training sequence: token {} at {} is outside the vocabulary [0, {})", seq.tokens[i], i, c.vocab_size);
+    if (seq.targets[i] >= c.vocab_size || seq.targets[i] < -1)
+      return fail("training sequence: target {} at {} is outside the vocabulary", seq.targets[i], i);
+  }
+  return {};
+}
+
+void LoraTrainer::embed(const TrainSequence& seq) {
+  const ModelConfig& c = model_.config();
+  T_ = static_cast<int64_t>(seq.tokens.size());
+  pos_ = seq.positions;
+  if (pos_.empty())
+    for (int32_t i = 0; i < T_; ++i) pos_.push_back(i);
+  seg_ = seq.segments;
+  x_.resize(static_cast<size_t>((c.n_layers + 1) * T_ * c.dim));
+  const TensorView& e = model_.weights().token_embd;
+  for (int64_t t = 0; t < T_; ++t) dequantize_row(e.dtype, e.row(seq.tokens[t]), &x_[t * c.dim], c.dim);
+}
+
+void LoraTrainer::layer_forward(int64_t l, const float* x_in, float* x_out, LayerState& st) {
+  const ModelConfig& c = model_.config();
+  const LayerWeights& w = model_.weights().layers[static_cast<size_t>(l)];
+  const int64_t T = T_, dim = c.dim, qd = c.q_dim(), kvd = c.kv_dim(), ffn = c.ffn_dim;
+  const int64_t r = params_ ? params_->rank() : 0;
+  auto pair = [&](LoraTarget target) -> const TrainPair* { return params_ ? params_->find(l, target) : nullptr; };
+  auto size = [](std::vector<float>& v, int64_t n) { v.resize(static_cast<size_t>(n)); };
+  size(st.xn1, T * dim), size(st.rstd1, T), size(st.q, T * qd), size(st.k, T * kvd), size(st.v, T * kvd);
+  size(st.probs, c.n_heads * T * T), size(st.attn, T * qd), size(st.o, T * dim), size(st.x_mid, T * dim);
+  size(st.xn2, T * dim), size(st.rstd2, T), size(st.g, T * ffn), size(st.u, T * ffn), size(st.h, T * ffn);
+  size(st.down, T * dim);
+  for (auto* v : {&st.tq, &st.tk, &st.tv, &st.to, &st.tg, &st.tu, &st.td}) size(*v, T * std::max<int64_t>(r, 1));
+  const float eps = static_cast<float>(c.rms_eps), theta = static_cast<float>(c.rope_theta);
+
+  rms_norm_forward(x_in, f32(w.attn_norm), st.xn1.data(), st.rstd1.data(), T, dim, eps);
+  linear_forward(w.wq, pair(LoraTarget::Q), st.xn1.data(), T, st.q.data(), st.tq.data());
+  linear_forward(w.wk, pair(LoraTarget::K), st.xn1.data(), T, st.k.data(), st.tk.data());
+  linear_forward(w.wv, pair(LoraTarget::V), st.xn1.data(), T, st.v.data(), st.tv.data());
+  rope_forward(st.q.data(), T, c.n_heads, c.head_dim, pos_.data(), theta);
+  rope_forward(st.k.data(), T, c.n_kv_heads, c.head_dim, pos_.data(), theta);
+  AttentionShape shape{T, c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window};
+  attention_forward(shape, st.q.data(), st.k.data(), st.v.data(), seg_.empty() ? nullptr : seg_.data(),
+                    st.probs.data(), st.attn.data());
+  linear_forward(w.wo, pair(LoraTarget::O), st.attn.data(), T, st.o.data(), st.to.data());
+  for (int64_t i = 0; i < T * dim; ++i) st.x_mid[i] = x_in[i] + st.o[i];
+  rms_norm_forward(st.x_mid.data(), f32(w.ffn_norm), st.xn2.data(), st.rstd2.data(), T, dim, eps);
+  linear_forward(w.w_gate, pair(LoraTarget::Gate), st.xn2.data(), T, st.g.data(), st.tg.data());
+  linear_forward(w.w_up, pair(LoraTarget::Up), st.xn2.data(), T, st.u.data(), st.tu.data());
+  swiglu_forward(st.g.data(), st.u.data(), st.h.data(), T * ffn);
+  linear_forward(w.w_down, pair(LoraTarget::Down), st.h.data(), T, st.down.data(), st.td.data());
+  for (int64_t i = 0; i < T * dim; ++i) x_out[i] = st.x_mid[i] + st.down[i];
+}
+
+void LoraTrainer::layer_backward(int64_t l, LayerState& st, const float* d_out, float* d_in) {
+  const ModelConfig& c = model_.config();
+  const LayerWeights& w = model_.weights().layers[static_cast<size_t>(l)];
+  const int64_t T = T_, dim = c.dim, qd = c.q_dim(), kvd = c.kv_dim(), ffn = c.ffn_dim;
+  auto pair = [&](LoraTarget target) -> TrainPair* { return params_ ? params_->find(l, target) : nullptr; };
+  auto zeros = [](std::vector<float>& v, int64_t n) { v.assign(static_cast<size_t>(n), 0.0f); };
+  const float theta = static_cast<float>(c.rope_theta);
+
+  st.d_mid.assign(d_out, d_out + T * dim);
+  zeros(st.dh, T * ffn);
+  linear_backward(w.w_down, pair(LoraTarget::Down), st.h.data(), st.td.data(), d_out, T, st.dh.data());
+  zeros(st.dg, T * ffn), zeros(st.du, T * ffn);
+  swiglu_backward(st.g.data(), st.u.data(), st.dh.data(), st.dg.data(), st.du.data(), T * ffn);
+  zeros(st.dxn2, T * dim);
+  linear_backward(w.w_gate, pair(LoraTarget::Gate), st.xn2.data(), st.tg.data(), st.dg.data(), T, st.dxn2.data());
+  linear_backward(w.w_up, pair(LoraTarget::Up), st.xn2.data(), st.tu.data(), st.du.data(), T, st.dxn2.data());
+  rms_norm_backward(st.x_mid.data(), f32(w.ffn_norm), st.rstd2.data(), st.dxn2.data(), st.d_mid.data(), T, dim);
+
+  zeros(st.dattn, T * qd);
+  linear_backward(w.wo, pair(LoraTarget::O), st.attn.data(), st.to.data(), st.d_mid.data(), T, st.dattn.data());
+  zeros(st.dq, T * qd), zeros(st.dk, T * kvd), zeros(st.dv, T * kvd);
+  AttentionShape shape{T, c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window};
+  attention_backward(shape, st.q.data(), st.k.data(), st.v.data(), st.probs.data(), st.dattn.data(), st.dq.data(),
+                     st.dk.data(), st.dv.data());
+  rope_backward(st.dq.data(), T, c.n_heads, c.head_dim, pos_.data(), theta);
+  rope_backward(st.dk.data(), T, c.n_kv_heads, c.head_dim, pos_.data(), theta);
+  zeros(st.dxn1, T * dim);
+  linear_backward(w.wq, pair(LoraTarget::Q), st.xn1.data(), st.tq.data(), st.dq.data(), T, st.dxn1.data());
+  linear_backward(w.wk, pair(LoraTarget::K), st.xn1.data(), st.tk.data(), st.dk.data(), T, st.dxn1.data());
+  linear_backward(w.wv, pair(LoraTarget::V), st.xn1.data(), st.tv.data(), st.dv.data(), T, st.dxn1.data());
+  std::copy_n(st.d_mid.data(), T * dim, d_in);
+  const float* x_in = &x_[static_cast<size_t>(l * T * dim)];
+  rms_norm_backward(x_in, f32(w.attn_norm), st.rstd1.data(), st.dxn1.data(), d_in, T, dim);
+}
+
+double LoraTrainer::head(const TrainSequence& seq, bool backward, float loss_scale, int64_t* correct, float* d_x) {
+  const ModelConfig& c = model_.config();
+  const ModelWeights& w = model_.weights();
+  const int64_t T = T_, dim = c.dim, vocab = c.vocab_size;
+  // Only rows with a target reach the output head.
+  std::vector<int64_t> rows;
+  std::vector<int32_t> targets;
+  for (int64_t t = 0; t < T; ++t)
+    if (seq.targets[t] >= 0) {
+      rows.push_back(t);
+      targets.push_back(seq.targets[t]);
+    }
+  const int64_t m = static_cast<int64_t>(rows.size());
+  if (backward) std::fill_n(d_x, T * dim, 0.0f);
+  if (m == 0) return 0.0;
+  const float* x_last = &x_[static_cast<size_t>(c.n_layers * T * dim)];
+  std::vector<float> xs(static_cast<size_t>(m * dim)), xn(static_cast<size_t>(m * dim)), rstd(static_cast<size_t>(m));
+  for (int64_t i = 0; i < m; ++i) std::copy_n(x_last + rows[i] * dim, dim, &xs[i * dim]);
+  rms_norm_forward(xs.data(), f32(w.output_norm), xn.data(), rstd.data(), m, dim, static_cast<float>(c.rms_eps));
+  logits_.resize(static_cast<size_t>(m * vocab));
+  linear_forward(w.output, nullptr, xn.data(), m, logits_.data(), nullptr);
+  double loss = cross_entropy_forward_backward(logits_.data(), targets.data(), m, vocab, loss_scale, correct);
+  if (!backward) return loss;
+  std::vector<float> dxn(static_cast<size_t>(m * dim), 0.0f), dxs(static_cast<size_t>(m * dim), 0.0f);
+  linear_backward(w.output, nullptr, xn.data(), nullptr, logits_.data(), m, dxn.data());
+  rms_norm_backward(xs.data(), f32(w.output_norm), rstd.data(), dxn.data(), dxs.data(), m, dim);
+  for (int64_t i = 0; i < m; ++i) std::copy_n(&dxs[i * dim], dim, d_x + rows[i] * dim);
+  return loss;
+}
+
+Result<SequenceLoss> LoraTrainer::evaluate(const TrainSequence& seq) {
+  OFFICINA_CHECK(check(seq));
+  embed(seq);
+  const ModelConfig& c = model_.config();
+  const size_t layer_size = static_cast<size_t>(T_ * c.dim);
+  for (int64_t l = 0; l < c.n_layers; ++l)
+    layer_forward(l, &x_[l * layer_size], &x_[(l + 1) * layer_size], *state_);
+  SequenceLoss out;
+  for (int32_t t : seq.targets) out.targets += t >= 0;
+  out.loss_sum = head(seq, false, 0.0f, &out.correct, nullptr);
+  return out;
+}
+
+Result<SequenceLoss> LoraTrainer::accumulate(const TrainSequence& seq, float loss_scale) {
+  OFFICINA_CHECK(check(seq));
+  embed(seq);
+  const ModelConfig& c = model_.config();
+  const size_t layer_size = static_cast<size_t>(T_ * c.dim);
+  for (int64_t l = 0; l < c.n_layers; ++l)
+    layer_forward(l, &x_[l * layer_size], &x_[(l + 1) * layer_size], *state_);
+  SequenceLoss out;
+  for (int32_t t : seq.targets) out.targets += t >= 0;
+  std::vector<float> d_x(layer_size), d_prev(layer_size), scratch_out(layer_size);
+  out.loss_sum = head(seq, true, loss_scale, &out.correct, d_x.data());
+  for (int64_t l = c.n_layers - 1; l >= 0; --l) {
+    // The state still holds the last layer from the forward pass; the others are recomputed.
+    if (l != c.n_layers - 1) layer_forward(l, &x_[l * layer_size], scratch_out.data(), *state_);
+    layer_backward(l, *state_, d_x.data(), d_prev.data());
+    std::swap(d_x, d_prev);
+  }
+  return out;
+}
+
+}  // namespace officina

@@ -1,0 +1,71 @@
+// Loss and gradients of LoRA (or QLoRA) fine-tuning for one training
+// sequence. The base weights stay frozen in whatever type they are stored
+// (F32 used in place; F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K dequantized a block
+// of rows at a time), the LoRA A/B are F32. Activations are recomputed per
+// block: the forward pass keeps only each layer's input, and the backward
+// pass runs each layer's forward again before going back through it, so
+// memory grows with T·dim·layers, not with every intermediate.
+// A sequence may pack several samples: `segments` keeps attention inside each
+// and `positions` restart per sample.
+// Thread-safety: one accumulate() at a time per LoraTrainer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/error.h"
+#include "model/model.h"
+#include "train/lora_params.h"
+
+namespace officina {
+
+struct TrainSequence {
+  std::vector<int32_t> tokens;     // [T]
+  std::vector<int32_t> targets;    // [T]: the token to predict after position t, or -1 (not trained)
+  std::vector<int32_t> positions;  // [T] RoPE positions (empty: 0..T-1)
+  std::vector<int32_t> segments;   // [T] sample ids for packing (empty: one sample)
+};
+
+struct SequenceLoss {
+  double loss_sum = 0;  // sum over targets of -log p(target)
+  int64_t targets = 0;
+  int64_t correct = 0;  // targets that were the argmax
+};
+
+class LoraTrainer {
+ public:
+  // `params` may be null for a forward-only evaluator of the base model.
+  LoraTrainer(const Model& model, LoraParams* params);
+  ~LoraTrainer();
+
+  // Adds d(loss_scale · loss_sum)/d(A, B) to the params' gradients and
+  // returns the sequence's loss. Fails on token ids outside the vocabulary,
+  // mismatched lengths, or T beyond the model's context.
+  Result<SequenceLoss> accumulate(const TrainSequence& seq, float loss_scale);
+  // The loss only (validation).
+  Result<SequenceLoss> evaluate(const TrainSequence& seq);
+
+ private:
+  struct LayerState;
+  Result<void> check(const TrainSequence& seq) const;
+  void embed(const TrainSequence& seq);
+  void layer_forward(int64_t layer, const float* x_in, float* x_out, LayerState& st);
+  void layer_backward(int64_t layer, LayerState& st, const float* d_out, float* d_in);
+  double head(const TrainSequence& seq, bool backward, float loss_scale, int64_t* correct, float* d_x);
+  void linear_forward(const TensorView& w, const TrainPair* lora, const float* x, int64_t rows, float* y, float* t);
+  void linear_backward(const TensorView& w, TrainPair* lora, const float* x, const float* t, const float* dy,
+                       int64_t rows, float* dx);
+
+  const Model& model_;
+  LoraParams* params_;
+  int64_t T_ = 0;
+  std::vector<int32_t> pos_, seg_;
+  std::vector<float> x_;        // [(layers + 1), T, dim]: each layer's input and the final output
+  std::vector<float> weight_;   // dequantized rows of a frozen weight
+  std::vector<float> logits_;   // [T, vocab]
+  std::vector<float> scratch_;  // LoRA intermediate in backward
+  std::unique_ptr<LayerState> state_;
+};
+
+}  // namespace officina

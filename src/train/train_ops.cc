@@ -1,0 +1,153 @@
+#include "train/train_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "tensor/gemm.h"
+#include "tensor/ops.h"
+
+namespace officina {
+
+void rms_norm_forward(const float* x, const float* w, float* y, float* rstd, int64_t rows, int64_t dim, float eps) {
+  for (int64_t t = 0; t < rows; ++t) {
+    const float* xr = x + t * dim;
+    double ss = 0;
+    for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    float r = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(dim)) + eps);
+    rstd[t] = r;
+    float* yr = y + t * dim;
+    for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * r * w[i];
+  }
+}
+
+void rms_norm_backward(const float* x, const float* w, const float* rstd, const float* dy, float* dx, int64_t rows,
+                       int64_t dim) {
+  for (int64_t t = 0; t < rows; ++t) {
+    const float* xr = x + t * dim;
+    const float* dyr = dy + t * dim;
+    const float r = rstd[t];
+    double dot = 0;  // sum_j w_j dy_j x_j
+    for (int64_t i = 0; i < dim; ++i) dot += static_cast<double>(w[i]) * dyr[i] * xr[i];
+    const float c = static_cast<float>(dot / static_cast<double>(dim)) * r * r * r;
+    float* dxr = dx + t * dim;
+    for (int64_t i = 0; i < dim; ++i) dxr[i] += w[i] * dyr[i] * r - xr[i] * c;
+  }
+}
+
+void rope_forward(float* x, int64_t rows, int64_t heads, int64_t head_dim, const int32_t* pos, float theta) {
+  for (int64_t t = 0; t < rows; ++t)
+    for (int64_t h = 0; h < heads; ++h) rope_interleaved(x + (t * heads + h) * head_dim, head_dim, pos[t], theta);
+}
+
+void rope_backward(float* dx, int64_t rows, int64_t heads, int64_t head_dim, const int32_t* pos, float theta) {
+  // A rotation's transpose is the rotation by the opposite angle.
+  for (int64_t t = 0; t < rows; ++t)
+    for (int64_t h = 0; h < heads; ++h) rope_interleaved(dx + (t * heads + h) * head_dim, head_dim, -int64_t{pos[t]}, theta);
+}
+
+void swiglu_forward(const float* g, const float* u, float* h, int64_t n) { swiglu(g, u, h, n); }
+
+void swiglu_backward(const float* g, const float* u, const float* dh, float* dg, float* du, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float sig = 1.0f / (1.0f + std::exp(-g[i]));
+    const float silu = g[i] * sig;
+    du[i] = dh[i] * silu;
+    dg[i] = dh[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
+  }
+}
+
+namespace {
+bool visible(const AttentionShape& s, const int32_t* segment, int64_t t, int64_t j) {
+  if (j > t) return false;
+  if (segment && segment[j] != segment[t]) return false;
+  if (s.window > 0 && j <= t - s.window) return false;
+  return true;
+}
+}  // namespace
+
+void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v, const int32_t* segment,
+                       float* probs, float* out) {
+  const int64_t T = s.rows, hd = s.head_dim, q_dim = s.heads * hd, kv_dim = s.kv_heads * hd;
+  const int64_t group = s.heads / s.kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  for (int64_t h = 0; h < s.heads; ++h) {
+    const int64_t kvh = h / group;
+    float* p = probs + h * T * T;
+    gemm_f32(Transpose::No, Transpose::Yes, T, T, hd, scale, q + h * hd, q_dim, k + kvh * hd, kv_dim, 0.0f, p, T);
+    for (int64_t t = 0; t < T; ++t) {
+      float* row = p + t * T;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < T; ++j)
+        if (visible(s, segment, t, j)) mx = std::max(mx, row[j]);
+      double sum = 0;
+      for (int64_t j = 0; j < T; ++j) {
+        if (visible(s, segment, t, j)) {
+          row[j] = std::exp(row[j] - mx);
+          sum += row[j];
+        } else {
+          row[j] = 0.0f;
+        }
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t j = 0; j <= t; ++j) row[j] *= inv;
+    }
+    gemm_f32(Transpose::No, Transpose::No, T, hd, T, 1.0f, p, T, v + kvh * hd, kv_dim, 0.0f, out + h * hd, q_dim);
+  }
+}
+
+void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v, const float* probs,
+                        const float* dout, float* dq, float* dk, float* dv) {
+  const int64_t T = s.rows, hd = s.head_dim, q_dim = s.heads * hd, kv_dim = s.kv_heads * hd;
+  const int64_t group = s.heads / s.kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  std::fill_n(dk, T * kv_dim, 0.0f);
+  std::fill_n(dv, T * kv_dim, 0.0f);
+  std::vector<float> ds(static_cast<size_t>(T * T));
+  for (int64_t h = 0; h < s.heads; ++h) {
+    const int64_t kvh = h / group;
+    const float* p = probs + h * T * T;
+    // dP = dO · Vᵀ, then dS = P ⊙ (dP - rowsum(P ⊙ dP)), scaled for S = scale·QKᵀ.
+    gemm_f32(Transpose::No, Transpose::Yes, T, T, hd, 1.0f, dout + h * hd, q_dim, v + kvh * hd, kv_dim, 0.0f, ds.data(), T);
+    for (int64_t t = 0; t < T; ++t) {
+      float* row = ds.data() + t * T;
+      const float* prow = p + t * T;
+      double dot = 0;
+      for (int64_t j = 0; j <= t; ++j) dot += static_cast<double>(prow[j]) * row[j];
+      const float c = static_cast<float>(dot);
+      for (int64_t j = 0; j < T; ++j) row[j] = prow[j] * (row[j] - c) * scale;
+    }
+    gemm_f32(Transpose::No, Transpose::No, T, hd, T, 1.0f, ds.data(), T, k + kvh * hd, kv_dim, 0.0f, dq + h * hd, q_dim);
+    gemm_f32(Transpose::Yes, Transpose::No, T, hd, T, 1.0f, ds.data(), T, q + h * hd, q_dim, 1.0f, dk + kvh * hd, kv_dim);
+    gemm_f32(Transpose::Yes, Transpose::No, T, hd, T, 1.0f, p, T, dout + h * hd, q_dim, 1.0f, dv + kvh * hd, kv_dim);
+  }
+}
+
+double cross_entropy_forward_backward(float* logits, const int32_t* target, int64_t rows, int64_t vocab,
+                                      float grad_scale, int64_t* correct) {
+  double loss = 0;
+  for (int64_t t = 0; t < rows; ++t) {
+    float* row = logits + t * vocab;
+    if (target[t] < 0) {
+      std::fill_n(row, vocab, 0.0f);
+      continue;
+    }
+    int64_t best = 0;
+    float mx = row[0];
+    for (int64_t i = 1; i < vocab; ++i)
+      if (row[i] > mx) {
+        mx = row[i];
+        best = i;
+      }
+    if (correct && best == target[t]) ++*correct;
+    double sum = 0;
+    for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(row[i] - mx));
+    const double lse = std::log(sum) + mx;
+    loss += lse - row[target[t]];
+    for (int64_t i = 0; i < vocab; ++i) row[i] = static_cast<float>(std::exp(row[i] - lse)) * grad_scale;
+    row[target[t]] -= grad_scale;
+  }
+  return loss;
+}
+
+}  // namespace officina
