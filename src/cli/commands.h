@@ -19,5 +19,6 @@ void add_model_command(CLI::App& app);
 void add_twin_command(CLI::App& app);
 void add_template_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
+void add_finetune_command(CLI::App& app);
 
 }  // namespace officina::cli

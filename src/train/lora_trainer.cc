@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/random.h"
 #include "tensor/gemm.h"
 #include "tensor/quantize.h"
 #include "train/train_ops.h"
@@ -27,6 +28,20 @@ const float* f32(const TensorView& t) { return reinterpret_cast<const float*>(t.
 constexpr int64_t kChunkFloats = int64_t{1} << 22;
 }  // namespace
 
+uint64_t LoraTrainer::dropout_stream(const TrainPair& pair) const {
+  return mix_seed(dropout_seed_ ^ mix_seed(static_cast<uint64_t>(pair.layer * kLoraTargets + static_cast<int>(pair.target) + 1)));
+}
+
+const float* LoraTrainer::lora_input(const TrainPair& pair, const float* x, int64_t rows) {
+  if (!training_ || dropout_ <= 0.0f) return x;
+  const int64_t n = rows * pair.in_features;
+  dropped_.resize(static_cast<size_t>(n));
+  Rng rng(dropout_stream(pair));
+  const float keep_scale = 1.0f / (1.0f - dropout_);
+  for (int64_t i = 0; i < n; ++i) dropped_[i] = rng.uniform() < dropout_ ? 0.0f : x[i] * keep_scale;
+  return dropped_.data();
+}
+
 void LoraTrainer::linear_forward(const TensorView& w, const TrainPair* lora, const float* x, int64_t rows, float* y,
                                  float* t) {
   const int64_t out = w.rows(), in = w.cols();
@@ -43,7 +58,8 @@ void LoraTrainer::linear_forward(const TensorView& w, const TrainPair* lora, con
   }
   if (lora) {
     const int64_t r = lora->rank;
-    gemm_f32(Transpose::No, Transpose::Yes, rows, r, in, 1.0f, x, in, lora->a.data(), in, 0.0f, t, r);
+    const float* xl = lora_input(*lora, x, rows);
+    gemm_f32(Transpose::No, Transpose::Yes, rows, r, in, 1.0f, xl, in, lora->a.data(), in, 0.0f, t, r);
     gemm_f32(Transpose::No, Transpose::Yes, rows, out, r, params_->scale(), t, r, lora->b.data(), r, 1.0f, y, out);
   }
 }
@@ -68,8 +84,20 @@ void LoraTrainer::linear_backward(const TensorView& w, TrainPair* lora, const fl
     scratch_.resize(static_cast<size_t>(rows * r));
     float* u = scratch_.data();  // dy · B
     gemm_f32(Transpose::No, Transpose::No, rows, r, out, 1.0f, dy, out, lora->b.data(), r, 0.0f, u, r);
-    gemm_f32(Transpose::No, Transpose::No, rows, in, r, s, u, r, lora->a.data(), in, 1.0f, dx, in);
-    gemm_f32(Transpose::Yes, Transpose::No, r, in, rows, s, u, r, x, in, 1.0f, lora->grad_a.data(), in);
+    if (training_ && dropout_ > 0.0f) {
+      // d(dropout(x))/dx is the mask scaled: rebuild it from the same stream.
+      const float* xl = lora_input(*lora, x, rows);
+      std::vector<float> dxl(static_cast<size_t>(rows * in), 0.0f);
+      gemm_f32(Transpose::No, Transpose::No, rows, in, r, s, u, r, lora->a.data(), in, 0.0f, dxl.data(), in);
+      gemm_f32(Transpose::Yes, Transpose::No, r, in, rows, s, u, r, xl, in, 1.0f, lora->grad_a.data(), in);
+      Rng rng(dropout_stream(*lora));
+      const float keep_scale = 1.0f / (1.0f - dropout_);
+      for (int64_t i = 0; i < rows * in; ++i)
+        if (!(rng.uniform() < dropout_)) dx[i] += dxl[i] * keep_scale;
+    } else {
+      gemm_f32(Transpose::No, Transpose::No, rows, in, r, s, u, r, lora->a.data(), in, 1.0f, dx, in);
+      gemm_f32(Transpose::Yes, Transpose::No, r, in, rows, s, u, r, x, in, 1.0f, lora->grad_a.data(), in);
+    }
     gemm_f32(Transpose::Yes, Transpose::No, out, r, rows, s, dy, out, t, r, 1.0f, lora->grad_b.data(), r);
   }
 }
@@ -217,6 +245,7 @@ Result<SequenceLoss> LoraTrainer::evaluate(const TrainSequence& seq) {
 
 Result<SequenceLoss> LoraTrainer::accumulate(const TrainSequence& seq, float loss_scale) {
   OFFICINA_CHECK(check(seq));
+  training_ = true;
   embed(seq);
   const ModelConfig& c = model_.config();
   const size_t layer_size = static_cast<size_t>(T_ * c.dim);
@@ -232,6 +261,7 @@ Result<SequenceLoss> LoraTrainer::accumulate(const TrainSequence& seq, float los
     layer_backward(l, *state_, d_x.data(), d_prev.data());
     std::swap(d_x, d_prev);
   }
+  training_ = false;
   return out;
 }
 

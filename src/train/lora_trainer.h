@@ -43,7 +43,16 @@ class LoraTrainer {
   // returns the sequence's loss. Fails on token ids outside the vocabulary,
   // mismatched lengths, or T beyond the model's context.
   Result<SequenceLoss> accumulate(const TrainSequence& seq, float loss_scale);
-  // The loss only (validation).
+  // Dropout on the LoRA input (x before A), PEFT-style, for the following
+  // accumulate() calls: each element kept with probability 1 - p and scaled
+  // by 1/(1-p); the mask comes from `seed` and the (layer, projection), so
+  // the recomputation in the backward pass sees the same mask. p = 0: off.
+  void set_dropout(float p, uint64_t seed) {
+    dropout_ = p;
+    dropout_seed_ = seed;
+  }
+
+  // The loss only (validation; no dropout).
   Result<SequenceLoss> evaluate(const TrainSequence& seq);
 
  private:
@@ -66,6 +75,12 @@ class LoraTrainer {
   std::vector<float> logits_;   // [T, vocab]
   std::vector<float> scratch_;  // LoRA intermediate in backward
   std::unique_ptr<LayerState> state_;
+  float dropout_ = 0.0f;
+  uint64_t dropout_seed_ = 0;
+  bool training_ = false;
+  std::vector<float> dropped_;  // x with dropout applied (LoRA path only)
+  const float* lora_input(const TrainPair& pair, const float* x, int64_t rows);
+  uint64_t dropout_stream(const TrainPair& pair) const;
 };
 
 }  // namespace officina

@@ -1,0 +1,361 @@
+#include "train/finetune.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "base/json_util.h"
+#include "base/random.h"
+#include "formats/safetensors_file.h"
+#include "model/model_chat_template.h"
+#include "tensor/gemm.h"
+#include "train/adamw.h"
+#include "train/adapter_export.h"
+#include "train/train_data.h"
+
+namespace officina {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+Result<LrSchedule> parse_lr_schedule(std::string_view name) {
+  if (name == "constant") return LrSchedule::Constant;
+  if (name == "linear") return LrSchedule::Linear;
+  if (name == "cosine") return LrSchedule::Cosine;
+  return fail("--lr-schedule '{}': expected constant, linear or cosine", name);
+}
+
+double scheduled_lr(LrSchedule schedule, double base, int64_t step, int64_t total, int64_t warmup) {
+  if (warmup > 0 && step < warmup) return base * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  if (schedule == LrSchedule::Constant || total <= warmup) return base;
+  const double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<int64_t>(1, total - warmup));
+  if (schedule == LrSchedule::Linear) return base * std::max(0.0, 1.0 - progress);
+  return base * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+}
+
+namespace {
+
+Result<void> check_options(const FinetuneOptions& o) {
+  if (o.model.empty()) return fail("finetune: --model is required");
+  if (o.data.empty()) return fail("finetune: --data is required");
+  if (o.out.empty()) return fail("finetune: --out is required");
+  if (o.full) return fail("finetune --full: full-parameter training is not available yet; train a LoRA adapter");
+  if (o.rank < 1 || o.rank > 4096) return fail("--rank must be between 1 and 4096");
+  if (!(o.alpha > 0)) return fail("--alpha must be positive");
+  if (o.dropout < 0 || o.dropout >= 1) return fail("--dropout must be in [0, 1)");
+  if (o.batch_size < 1 || o.grad_accum < 1) return fail("--batch-size and --grad-accum must be at least 1");
+  if (o.seq_len < 2) return fail("--seq-len must be at least 2");
+  if (o.epochs < 1 && o.steps < 1) return fail("give --epochs E or --steps S (at least 1)");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) return fail("--lr must be a positive number");
+  if (o.weight_decay < 0 || o.clip < 0 || o.warmup < 0) return fail("--weight-decay, --clip and --warmup must be >= 0");
+  if (o.val_split < 0 || o.val_split >= 1) return fail("--val-split must be in [0, 1)");
+  if (!std::any_of(o.targets.begin(), o.targets.end(), [](bool b) { return b; }))
+    return fail("--targets: choose at least one of q,k,v,o,gate,up,down");
+  return {};
+}
+
+std::vector<size_t> epoch_order(size_t n, uint64_t seed, int64_t epoch, bool shuffle) {
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  if (!shuffle) return order;
+  Rng rng(mix_seed(seed ^ mix_seed(static_cast<uint64_t>(epoch) + 0x5eed)));
+  for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
+  return order;
+}
+
+struct Position {
+  int64_t step = 0, epoch = 0, index = 0;
+};
+
+std::span<const std::byte> bytes_of(const std::vector<float>& v) {
+  return {reinterpret_cast<const std::byte*>(v.data()), v.size() * sizeof(float)};
+}
+
+Result<void> save_checkpoint(const std::string& out, const LoraParams& params, AdamW& optimizer, const Position& pos,
+                             const FinetuneOptions& o) {
+  const fs::path dir = fs::path(out) / "checkpoint";
+  const fs::path tmp = fs::path(out) / "checkpoint.tmp";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) return fail("{}: cannot create ({})", tmp.string(), ec.message());
+  std::vector<SafetensorsWriteTensor> tensors;
+  auto& moments = optimizer.moments();
+  for (size_t i = 0; i < params.pairs().size(); ++i) {
+    const TrainPair& p = params.pairs()[i];
+    const std::string n = "pair." + std::to_string(i);
+    tensors.push_back({n + ".a", DType::F32, {p.rank, p.in_features}, bytes_of(p.a)});
+    tensors.push_back({n + ".b", DType::F32, {p.out_features, p.rank}, bytes_of(p.b)});
+    tensors.push_back({n + ".m_a", DType::F32, {p.rank, p.in_features}, bytes_of(moments[4 * i])});
+    tensors.push_back({n + ".v_a", DType::F32, {p.rank, p.in_features}, bytes_of(moments[4 * i + 1])});
+    tensors.push_back({n + ".m_b", DType::F32, {p.out_features, p.rank}, bytes_of(moments[4 * i + 2])});
+    tensors.push_back({n + ".v_b", DType::F32, {p.out_features, p.rank}, bytes_of(moments[4 * i + 3])});
+  }
+  OFFICINA_CHECK(write_safetensors((tmp / "state.safetensors").string(), tensors));
+  nlohmann::ordered_json state = {{"version", 1},       {"step", pos.step},         {"epoch", pos.epoch},
+                                  {"index", pos.index}, {"optimizer_steps", optimizer.steps()},
+                                  {"rank", params.rank()}, {"alpha", params.alpha()}, {"pairs", params.pairs().size()},
+                                  {"seed", o.seed},     {"batch_size", o.batch_size}, {"grad_accum", o.grad_accum},
+                                  {"seq_len", o.seq_len}};
+  {
+    std::ofstream f(tmp / "state.json");
+    f << state.dump(2) << "\n";
+    if (!f) return fail("{}: cannot write", (tmp / "state.json").string());
+  }
+  fs::remove_all(dir, ec);
+  fs::rename(tmp, dir, ec);
+  if (ec) return fail("{}: cannot move the checkpoint into place ({})", dir.string(), ec.message());
+  return {};
+}
+
+Result<Position> load_checkpoint(const std::string& out, LoraParams& params, AdamW& optimizer, const FinetuneOptions& o) {
+  const fs::path dir = fs::path(out) / "checkpoint";
+  OFFICINA_TRY(Json state, read_json_file((dir / "state.json").string(), 1u << 20));
+  const std::string where = (dir / "state.json").string();
+  OFFICINA_TRY(int64_t pairs, json_int(state, "pairs", where));
+  OFFICINA_TRY(int64_t rank, json_int(state, "rank", where));
+  if (pairs != static_cast<int64_t>(params.pairs().size()) || rank != params.rank())
+    return fail("--resume: {} was made with rank {} on {} projections, this run has rank {} on {}", where, rank, pairs,
+                params.rank(), params.pairs().size());
+  for (const char* key : {"seed", "batch_size", "grad_accum", "seq_len"}) {
+    OFFICINA_TRY(int64_t v, json_int(state, key, where));
+    int64_t now = std::string(key) == "seed" ? static_cast<int64_t>(o.seed)
+                  : std::string(key) == "batch_size" ? o.batch_size
+                  : std::string(key) == "grad_accum" ? o.grad_accum
+                                                     : o.seq_len;
+    if (v != now) return fail("--resume: the checkpoint has {} = {} but this run has {}", key, v, now);
+  }
+  OFFICINA_TRY(SafetensorsFile file, SafetensorsFile::open((dir / "state.safetensors").string()));
+  auto& moments = optimizer.moments();
+  auto read = [&](const std::string& name, std::vector<float>& into) -> Result<void> {
+    OFFICINA_TRY(TensorView v, file.view(name));
+    if (v.dtype != DType::F32 || static_cast<size_t>(v.elements()) != into.size())
+      return fail("--resume: checkpoint tensor '{}' does not fit", name);
+    std::memcpy(into.data(), v.data, into.size() * sizeof(float));
+    return {};
+  };
+  for (size_t i = 0; i < params.pairs().size(); ++i) {
+    TrainPair& p = params.pairs()[i];
+    const std::string n = "pair." + std::to_string(i);
+    OFFICINA_CHECK(read(n + ".a", p.a));
+    OFFICINA_CHECK(read(n + ".b", p.b));
+    OFFICINA_CHECK(read(n + ".m_a", moments[4 * i]));
+    OFFICINA_CHECK(read(n + ".v_a", moments[4 * i + 1]));
+    OFFICINA_CHECK(read(n + ".m_b", moments[4 * i + 2]));
+    OFFICINA_CHECK(read(n + ".v_b", moments[4 * i + 3]));
+  }
+  Position pos;
+  OFFICINA_TRY(pos.step, json_int(state, "step", where));
+  OFFICINA_TRY(pos.epoch, json_int(state, "epoch", where));
+  OFFICINA_TRY(pos.index, json_int(state, "index", where));
+  OFFICINA_TRY(int64_t opt_steps, json_int(state, "optimizer_steps", where));
+  optimizer.set_steps(opt_steps);
+  return pos;
+}
+
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+};
+
+Result<EvalResult> evaluate(LoraTrainer& trainer, const std::vector<TrainSequence>& sequences) {
+  double loss = 0;
+  int64_t targets = 0, correct = 0;
+  for (const auto& s : sequences) {
+    OFFICINA_TRY(SequenceLoss r, trainer.evaluate(s));
+    loss += r.loss_sum;
+    targets += r.targets;
+    correct += r.correct;
+  }
+  if (targets == 0) return EvalResult{};
+  return EvalResult{loss / static_cast<double>(targets), static_cast<double>(correct) / static_cast<double>(targets)};
+}
+
+}  // namespace
+
+Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
+  OFFICINA_CHECK(check_options(o));
+  set_gemm_threads(o.threads);
+  OFFICINA_TRY(std::unique_ptr<Model> model, Model::load(o.model));
+  const ModelConfig& config = model->config();
+  OFFICINA_TRY(ModelChatTemplate tmpl, model_chat_template(*model, "", o.chat_template_file));
+
+  DataOptions data_options;
+  data_options.seq_len = std::min<int64_t>(o.seq_len, config.context_length);
+  data_options.chat_template = &tmpl.tmpl;
+  data_options.render = chat_render_options(*model);
+  DataStats stats;
+  OFFICINA_TRY(std::vector<TrainSample> samples, load_train_jsonl(o.data, model->tokenizer(), data_options, &stats));
+  std::vector<TrainSample> val_samples;
+  if (!o.val_data.empty()) {
+    OFFICINA_TRY(val_samples, load_train_jsonl(o.val_data, model->tokenizer(), data_options, nullptr));
+  } else if (o.val_split > 0) {
+    auto order = epoch_order(samples.size(), o.seed ^ 0x7a1, 0, true);
+    size_t n_val = std::max<size_t>(1, static_cast<size_t>(std::round(o.val_split * static_cast<double>(samples.size()))));
+    if (n_val == 0 || n_val >= samples.size())
+      return fail("--val-split {}: {} samples leave no validation or no training data", o.val_split, samples.size());
+    std::vector<TrainSample> train;
+    std::vector<bool> is_val(samples.size(), false);
+    for (size_t i = 0; i < n_val; ++i) is_val[order[i]] = true;
+    for (size_t i = 0; i < samples.size(); ++i) (is_val[i] ? val_samples : train).push_back(std::move(samples[i]));
+    samples = std::move(train);
+  }
+  std::vector<TrainSequence> val_sequences;
+  if (!val_samples.empty()) {
+    std::vector<size_t> all(val_samples.size());
+    std::iota(all.begin(), all.end(), size_t{0});
+    val_sequences = make_sequences(val_samples, all, data_options.seq_len, o.packing);
+  }
+
+  // Parameters: a fresh adapter or the one to continue from.
+  LoraParams params;
+  if (!o.init_adapter.empty()) {
+    OFFICINA_TRY(LoraAdapter init, LoraAdapter::load(o.init_adapter, config));
+    params = LoraParams::from_adapter(init, config, static_cast<double>(init.scale()) * static_cast<double>(init.rank()));
+  } else {
+    LoraInit init;
+    init.rank = o.rank;
+    init.alpha = o.alpha;
+    init.targets = o.targets;
+    init.seed = o.seed;
+    OFFICINA_TRY(params, LoraParams::init(config, init));
+  }
+  AdamWConfig adam;
+  adam.weight_decay = o.weight_decay;
+  AdamW optimizer(params, adam);
+  LoraTrainer trainer(*model, &params);
+
+  // Sequences per epoch and the total number of steps.
+  const int64_t per_step = o.batch_size * o.grad_accum;
+  auto sequences_of = [&](int64_t epoch) {
+    return make_sequences(samples, epoch_order(samples.size(), o.seed, epoch, o.shuffle), data_options.seq_len, o.packing);
+  };
+  std::vector<TrainSequence> epoch_sequences = sequences_of(0);
+  const int64_t steps_per_epoch = (static_cast<int64_t>(epoch_sequences.size()) + per_step - 1) / per_step;
+  const int64_t total = o.steps > 0 ? o.steps : steps_per_epoch * o.epochs;
+
+  std::error_code ec;
+  fs::create_directories(o.out, ec);
+  if (ec) return fail("{}: cannot create the output directory ({})", o.out, ec.message());
+  Position pos;
+  if (o.resume) {
+    if (!fs::exists(fs::path(o.out) / "checkpoint" / "state.json"))
+      return fail("--resume: no checkpoint in {} (train with --save-every N first)", o.out);
+    OFFICINA_TRY(pos, load_checkpoint(o.out, params, optimizer, o));
+    if (pos.epoch != 0) epoch_sequences = sequences_of(pos.epoch);
+  }
+  std::FILE* metrics = nullptr;
+  if (!o.metrics_file.empty()) {
+    metrics = std::fopen(o.metrics_file.c_str(), o.resume ? "a" : "w");
+    if (!metrics) return fail("{}: cannot open the metrics file", o.metrics_file);
+  }
+  struct Closer {
+    std::FILE* f;
+    ~Closer() {
+      if (f) std::fclose(f);
+    }
+  } closer{metrics};
+
+  FinetuneReport report;
+  report.train_samples = stats.samples;
+  report.truncated = stats.truncated;
+  report.dropped = stats.dropped;
+  const auto start = Clock::now();
+  int64_t tokens_done = 0;
+  for (; pos.step < total; ++pos.step) {
+    // The step's sequences, moving to the next epoch when one runs out.
+    std::vector<TrainSequence> step_sequences;  // copies: the epoch's list may be rebuilt meanwhile
+    while (static_cast<int64_t>(step_sequences.size()) < per_step) {
+      if (pos.index >= static_cast<int64_t>(epoch_sequences.size())) {
+        if (o.steps <= 0 && !step_sequences.empty()) break;  // last, partial step of the run
+        ++pos.epoch;
+        pos.index = 0;
+        epoch_sequences = sequences_of(pos.epoch);
+      }
+      step_sequences.push_back(epoch_sequences[static_cast<size_t>(pos.index++)]);
+    }
+    const auto t0 = Clock::now();
+    int64_t targets = 0, tokens = 0;
+    for (const auto& s : step_sequences) {
+      for (int32_t t : s.targets) targets += t >= 0;
+      tokens += static_cast<int64_t>(s.tokens.size());
+    }
+    params.zero_grad();
+    double loss_sum = 0;
+    for (size_t j = 0; j < step_sequences.size(); ++j) {
+      trainer.set_dropout(static_cast<float>(o.dropout), mix_seed(o.seed ^ mix_seed(static_cast<uint64_t>(pos.step) * 1315423911u + j)));
+      OFFICINA_TRY(SequenceLoss r, trainer.accumulate(step_sequences[j], 1.0f / static_cast<float>(std::max<int64_t>(1, targets))));
+      loss_sum += r.loss_sum;
+    }
+    const double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, targets));
+    if (!std::isfinite(loss)) return fail("step {}: the loss is not finite ({}); lower --lr", pos.step + 1, loss);
+    const double grad_norm = clip_grad_norm(params, o.clip);
+    const double lr = scheduled_lr(o.schedule, o.lr, pos.step, total, o.warmup);
+    optimizer.step(params, lr);
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    tokens_done += tokens;
+    if (pos.step == 0 || report.steps == 0) report.first_loss = loss;
+    report.last_loss = loss;
+    ++report.steps;
+
+    nlohmann::ordered_json line = {{"step", pos.step + 1},
+                                   {"epoch", pos.epoch},
+                                   {"loss", loss},
+                                   {"lr", lr},
+                                   {"grad_norm", grad_norm},
+                                   {"tokens", tokens},
+                                   {"trained_tokens", targets},
+                                   {"tokens_per_s", seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0}};
+    if (o.eval_every > 0 && !val_sequences.empty() && ((pos.step + 1) % o.eval_every == 0 || pos.step + 1 == total)) {
+      OFFICINA_TRY(EvalResult e, evaluate(trainer, val_sequences));
+      line["eval_loss"] = e.loss;
+      line["eval_accuracy"] = e.accuracy;
+      report.eval_loss = e.loss;
+      report.eval_accuracy = e.accuracy;
+    }
+    if (metrics) {
+      std::fprintf(metrics, "%s\n", line.dump().c_str());
+      std::fflush(metrics);
+    }
+    if (o.progress) {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      const double eta = elapsed / static_cast<double>(report.steps) * static_cast<double>(total - pos.step - 1);
+      std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  lr %.2e  %.0f tok/s  ETA %02d:%02d:%02d ",
+                   static_cast<long long>(pos.step + 1), static_cast<long long>(total), loss, lr,
+                   elapsed > 0 ? static_cast<double>(tokens_done) / elapsed : 0.0, static_cast<int>(eta / 3600),
+                   static_cast<int>(eta / 60) % 60, static_cast<int>(eta) % 60);
+      std::fflush(stderr);
+    }
+    const bool stopping = o.stop_after > 0 && pos.step + 1 == o.stop_after;
+    if ((o.save_every > 0 && (pos.step + 1) % o.save_every == 0) || stopping) {
+      Position next = pos;
+      ++next.step;
+      OFFICINA_CHECK(save_checkpoint(o.out, params, optimizer, next, o));
+    }
+    if (stopping) {
+      if (o.progress) std::fputc('\n', stderr);
+      return report;
+    }
+    if (o.steps <= 0 && pos.index >= static_cast<int64_t>(epoch_sequences.size()) && pos.epoch + 1 >= o.epochs &&
+        pos.step + 1 < total)
+      break;  // packing made this epoch shorter than the estimate
+  }
+  if (o.progress) std::fputc('\n', stderr);
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  report.tokens_per_second = elapsed > 0 ? static_cast<double>(tokens_done) / elapsed : 0.0;
+  if (!val_sequences.empty() && !report.eval_loss) {
+    OFFICINA_TRY(EvalResult e, evaluate(trainer, val_sequences));
+    report.eval_loss = e.loss;
+    report.eval_accuracy = e.accuracy;
+  }
+  AdapterInfo info;
+  info.base_model = model->name();
+  info.dropout = o.dropout;
+  OFFICINA_CHECK(write_peft_adapter(params, info, o.out));
+  OFFICINA_CHECK(write_gguf_adapter(params, info, (fs::path(o.out) / "adapter.gguf").string()));
+  return report;
+}
+
+}  // namespace officina
