@@ -351,7 +351,7 @@ class Converter {
     std::string next = extras;
     std::vector<std::string> rest(props.size() + 1);
     rest[props.size()] = extras;
-    for (size_t k = props.size(); k-- > 0;) {
+    for (size_t k = props.size(); k-- > 1;) {  // rest[0] is never needed
       std::string item = "ws \",\" ws " + props[k].second;
       std::string body = required.contains(props[k].first) ? item : "(" + item + ")?";
       if (!rest[k + 1].empty()) body += " " + rest[k + 1];
