@@ -429,7 +429,7 @@ class Converter {
 
 }  // namespace
 
-Result<std::string> json_schema_to_gbnf(const nlohmann::ordered_json& schema, std::string_view where,
+Result<std::string> json_schema_json_to_gbnf(const nlohmann::ordered_json& schema, std::string_view where,
                                         const JsonSchemaLimits& limits) {
   try {
     return Converter(schema, where, limits).run();
@@ -446,7 +446,7 @@ Result<std::string> json_schema_to_gbnf(std::string_view schema_text, std::strin
   } catch (const std::exception& e) {
     return fail("{}: invalid JSON: {}", where, e.what());
   }
-  return json_schema_to_gbnf(schema, where, limits);
+  return json_schema_json_to_gbnf(schema, where, limits);
 }
 
 Result<Grammar> json_schema_grammar(std::string_view schema_text, std::string_view where,
@@ -458,12 +458,12 @@ Result<Grammar> json_schema_grammar(std::string_view schema_text, std::string_vi
 }
 
 std::string json_value_gbnf() {
-  auto g = json_schema_to_gbnf(OJson::object(), "json");
+  auto g = json_schema_json_to_gbnf(OJson::object(), "json");
   return *g;
 }
 
 std::string json_object_gbnf() {
-  auto g = json_schema_to_gbnf(OJson{{"type", "object"}, {"additionalProperties", true}}, "json");
+  auto g = json_schema_json_to_gbnf(OJson{{"type", "object"}, {"additionalProperties", true}}, "json");
   return *g;
 }
 

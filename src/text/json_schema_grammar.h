@@ -59,7 +59,7 @@ struct JsonSchemaLimits {
 // nlohmann::ordered_json so the order survives parsing).
 Result<std::string> json_schema_to_gbnf(std::string_view schema_text, std::string_view where = "schema",
                                         const JsonSchemaLimits& limits = {});
-Result<std::string> json_schema_to_gbnf(const nlohmann::ordered_json& schema, std::string_view where = "schema",
+Result<std::string> json_schema_json_to_gbnf(const nlohmann::ordered_json& schema, std::string_view where = "schema",
                                         const JsonSchemaLimits& limits = {});
 // Converts and parses in one step.
 Result<Grammar> json_schema_grammar(std::string_view schema_text, std::string_view where = "schema",
