@@ -182,10 +182,37 @@ Result<void> check_left_recursion(const Parts& parts, std::string_view text, std
   return {};
 }
 
+// Rules that can derive at least one string. An unproductive rule simply
+// never matches (the matcher finds no stacks through it), but an
+// unproductive root is a grammar that accepts nothing: say so.
+Result<void> check_root_productive(const Parts& parts, std::string_view text, std::string_view where) {
+  std::vector<bool> productive(parts.rules.size(), false);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t r = 0; r < parts.rules.size(); ++r) {
+      if (productive[r]) continue;
+      for (const auto& alt : parts.rules[r]) {
+        bool all = std::all_of(alt.begin(), alt.end(), [&](const GrammarElement& e) {
+          return e.op != GrammarOp::Rule || productive[e.arg];
+        });
+        if (all) {
+          productive[r] = changed = true;
+          break;
+        }
+      }
+    }
+  }
+  if (!productive[parts.root])
+    return fail("{}: rule 'root' can never match: every alternative needs a rule that only refers to itself",
+                grammar_location(text, where, parts.rule_offsets[parts.root]));
+  return {};
+}
+
 }  // namespace
 
 Result<Grammar> Grammar::from_parts(Parts parts, std::string_view text, std::string_view where) {
   OFFICINA_CHECK(check_left_recursion(parts, text, where));
+  OFFICINA_CHECK(check_root_productive(parts, text, where));
   Grammar g;
   g.rule_names_ = std::move(parts.rule_names);
   g.classes_ = std::move(parts.classes);

@@ -130,6 +130,11 @@ TEST(Grammar, LeftRecursionIsRefused) {
   EXPECT_NE(via_group.find("left recursion"), std::string::npos) << via_group;
 }
 
+TEST(Grammar, RootThatCanNeverMatchIsRefused) {
+  EXPECT_EQ(parse_error("root ::= a | \"x\" a\na ::= \"y\" a"),
+            "test.gbnf:1:1: rule 'root' can never match: every alternative needs a rule that only refers to itself");
+}
+
 TEST(Grammar, HostileGrammarsGetErrors) {
   EXPECT_NE(parse_error("root ::= \"a\"{100000}").find("limit of 10000"), std::string::npos);
   std::string deep = "root ::= " + std::string(200, '(') + "\"a\"" + std::string(200, ')');
