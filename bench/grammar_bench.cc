@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
     costs.push_back(time_mask(*grammar, filter, prefix, min_seconds));
   GrammarMatcher in_string(*grammar);
   in_string.accept("{\"name\": \"Ada");
-  const int32_t probe = model->tokenizer().encode(" Lovelace", false).front();
+  const int32_t probe = model->tokenizer().encode("Lovelace", false).front();
   int64_t checks = 0;
   const double c0 = now();
   do {
