@@ -7,9 +7,6 @@ namespace officina {
 namespace {
 
 constexpr size_t kInitialSlots = 1024;
-// Accepted text leaves dead nodes behind; past this many the pool is rebuilt
-// from the live stacks.
-constexpr size_t kCompactAt = 1u << 20;
 
 size_t slot_of(uint32_t pos, uint32_t parent, size_t mask) {
   uint64_t h = ((uint64_t{pos} << 32) | parent) * 0x9E3779B97F4A7C15ull;
@@ -39,6 +36,7 @@ void GrammarMatcher::reset() {
   nodes_.assign(1, Node{0, 0});
   table_.assign(kInitialSlots, 0);
   visited_.clear();
+  compact_threshold_ = limits_.compact_at_nodes;
   error_.reset();
   overflow_ = false;
   state_ = State{};
@@ -243,7 +241,12 @@ bool GrammarMatcher::accept(std::string_view bytes) {
     return false;
   }
   state_ = std::move(next);
-  if (nodes_.size() > kCompactAt) compact();
+  if (nodes_.size() > compact_threshold_) {
+    compact();
+    // When most nodes are live (deep nesting), compacting again at once would
+    // make every step pay for the whole pool.
+    compact_threshold_ = std::max(limits_.compact_at_nodes, 2 * nodes_.size());
+  }
   return true;
 }
 

@@ -36,6 +36,9 @@ namespace officina {
 struct GrammarMatcherLimits {
   size_t max_stacks = 4096;         // live stacks after one character
   size_t max_expansions = 1u << 16; // rule expansions while advancing one character
+  // Accepted text leaves dead nodes in the pool; past this many, accept()
+  // rebuilds the pool from the live stacks.
+  size_t compact_at_nodes = 1u << 20;
 };
 
 class GrammarMatcher {
@@ -104,6 +107,7 @@ class GrammarMatcher {
   GrammarMatcherLimits limits_;
   State state_;
   std::optional<Error> error_;
+  size_t compact_threshold_ = 0;
 
   mutable std::vector<Node> nodes_;
   mutable std::vector<uint32_t> table_;  // open addressing; 0 = empty slot

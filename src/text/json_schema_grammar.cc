@@ -407,6 +407,9 @@ class Converter {
       std::string cls = "[^\"\\\\\\x00-\\x1F";
       std::string body;
       for (const auto& [cp, child] : trie[i].children) {
+        // Extra keys have no escapes, so a declared name holding a quote,
+        // backslash or control character can never be spelled: no branch.
+        if (cp == U'"' || cp == U'\\' || cp < 0x20) continue;
         std::string ch = fmt::format("\\U{:08X}", static_cast<uint32_t>(cp));
         cls += ch;
         body += (body.empty() ? "" : " | ") + ("[" + ch + "] " + names[child]);

@@ -120,5 +120,22 @@ TEST(GrammarMatcher, LongInputKeepsWorking) {
   EXPECT_TRUE(m.is_complete());
 }
 
+TEST(GrammarMatcher, CompactionKeepsTheLiveStacks) {
+  // Nesting makes a new node per "(": the pool passes the threshold many
+  // times and is rebuilt while 3000 levels are open.
+  Grammar g = parse_ok(R"g(root ::= "(" root ")" | "x")g");
+  GrammarMatcherLimits limits;
+  limits.compact_at_nodes = 100;
+  GrammarMatcher m(g, limits);
+  for (int i = 0; i < 3000; ++i) ASSERT_TRUE(m.accept("("));
+  EXPECT_FALSE(m.can_accept(")"));
+  ASSERT_TRUE(m.accept("x"));
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_FALSE(m.is_complete());
+    ASSERT_TRUE(m.accept(")")) << i;
+  }
+  EXPECT_TRUE(m.must_end());
+}
+
 }  // namespace
 }  // namespace officina

@@ -85,6 +85,12 @@ TEST(JsonSchemaGrammar, AdditionalPropertiesAvoidDeclaredNames) {
   EXPECT_TRUE(matches(g, R"({"other":true})"));
   EXPECT_FALSE(matches(g, R"({"id":1,"id":true})"));  // a duplicate of a declared name
   EXPECT_FALSE(matches(g, R"({"x":1})"));
+  Grammar odd = schema_grammar(R"({"properties": {"a\"b": {"type": "null"}, "\u00e8": {"type": "null"}},
+      "additionalProperties": true})");
+  EXPECT_TRUE(matches(odd, R"({"a\"b":null,"ab":1})"));
+  EXPECT_FALSE(matches(odd, R"({"a"b":1})"));
+  EXPECT_FALSE(matches(odd, "{\"\xC3\xA8\":null,\"\xC3\xA8\":1}"));
+  EXPECT_TRUE(matches(odd, "{\"\xC3\xA8x\":1}"));
   Grammar any = schema_grammar(R"({"type": "object", "additionalProperties": true})");
   EXPECT_TRUE(matches(any, R"({"a":[1,{"b":null}],"c":"d"})"));
 }
