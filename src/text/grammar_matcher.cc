@@ -36,11 +36,13 @@ void GrammarMatcher::reset() {
   nodes_.assign(1, Node{0, 0});
   table_.assign(kInitialSlots, 0);
   visited_.clear();
+  out_marks_.clear();
+  forget_expansions();
   compact_threshold_ = limits_.compact_at_nodes;
   error_.reset();
   overflow_ = false;
   state_ = State{};
-  ++epoch_;
+  next_epoch();
   expansions_ = 0;
   for (uint32_t start : grammar_.alternatives(grammar_.root()))
     expand(grammar_.element(start).op == GrammarOp::End ? 0 : intern(start, 0), state_.tops);
@@ -70,6 +72,7 @@ uint32_t GrammarMatcher::intern(uint32_t pos, uint32_t parent) const {
 // past a slot was inserted after the slot's owner, so removing the newest
 // entries first is just clearing their slots.
 void GrammarMatcher::pool_rollback(uint32_t mark) const {
+  if (mark < nodes_.size()) forget_expansions();  // entries may name the dropped ids
   const size_t mask = table_.size() - 1;
   for (uint32_t id = static_cast<uint32_t>(nodes_.size()); id-- > mark;) {
     for (size_t s = slot_of(nodes_[id].pos, nodes_[id].parent, mask);; s = (s + 1) & mask) {
@@ -107,6 +110,8 @@ void GrammarMatcher::compact() {
     top = remap[top];
   }
   visited_.clear();
+  out_marks_.clear();
+  forget_expansions();
 }
 
 uint32_t GrammarMatcher::successor(uint32_t pos, uint32_t parent) const {
@@ -114,6 +119,7 @@ uint32_t GrammarMatcher::successor(uint32_t pos, uint32_t parent) const {
 }
 
 void GrammarMatcher::expand(uint32_t id, std::vector<uint32_t>& out) const {
+  const size_t base = out.size();
   work_.clear();
   work_.push_back(id);
   while (!work_.empty()) {
@@ -130,7 +136,7 @@ void GrammarMatcher::expand(uint32_t id, std::vector<uint32_t>& out) const {
     const GrammarElement e = grammar_.element(n.pos);
     if (e.op == GrammarOp::Chars) {
       out.push_back(v);
-      if (out.size() > limits_.max_stacks) {
+      if (out.size() - base > limits_.max_stacks) {
         overflow_ = true;
         return;
       }
@@ -146,20 +152,64 @@ void GrammarMatcher::expand(uint32_t id, std::vector<uint32_t>& out) const {
   }
 }
 
+void GrammarMatcher::next_epoch() const {
+  if (++epoch_ == 0) {  // wrapped: stale marks could read as current
+    std::fill(visited_.begin(), visited_.end(), 0);
+    std::fill(out_marks_.begin(), out_marks_.end(), 0);
+    epoch_ = 1;
+  }
+}
+
+// The stacks a node expands to depend on the node alone (nodes are
+// immutable), so they are computed once and reused: in the token filter's
+// trie walk, the ~100 sibling bytes that a class like [^"\\] accepts all
+// lead to the same successor node.
+std::pair<uint32_t, uint32_t> GrammarMatcher::expansion(uint32_t id) const {
+  if (id >= memo_.size()) memo_.resize(std::max<size_t>(nodes_.size(), id + 1) * 2);
+  Memo& m = memo_[id];
+  if (m.generation == memo_generation_) return {m.begin, m.end};
+  next_epoch();
+  expansions_ = 0;
+  const uint32_t begin = static_cast<uint32_t>(memo_tops_.size());
+  expand(id, memo_tops_);
+  if (overflow_) {
+    memo_tops_.resize(begin);
+    return {begin, begin};
+  }
+  m = {memo_generation_, begin, static_cast<uint32_t>(memo_tops_.size())};
+  return {m.begin, m.end};
+}
+
+void GrammarMatcher::forget_expansions() const {
+  if (++memo_generation_ == 0) {
+    memo_.assign(memo_.size(), Memo{});
+    memo_generation_ = 1;
+  }
+  memo_tops_.clear();
+}
+
 bool GrammarMatcher::step_code_point(const std::vector<uint32_t>& tops, char32_t cp,
                                      std::vector<uint32_t>& out) const {
   out.clear();
-  if (++epoch_ == 0) {  // wrapped: stale marks could read as current
-    std::fill(visited_.begin(), visited_.end(), 0);
-    epoch_ = 1;
-  }
-  expansions_ = 0;
+  next_epoch();
+  const uint32_t step = epoch_;
   for (uint32_t top : tops) {
     if (top == 0) continue;
     const Node n = nodes_[top];
     if (!grammar_.char_class(grammar_.element(n.pos).arg).matches(cp)) continue;
-    expand(successor(n.pos, n.parent), out);
+    const auto [begin, end] = expansion(successor(n.pos, n.parent));
     if (overflow_) return false;
+    if (out_marks_.size() < nodes_.size()) out_marks_.resize(nodes_.size() * 2, 0);
+    for (uint32_t i = begin; i < end; ++i) {
+      const uint32_t t = memo_tops_[i];
+      if (out_marks_[t] == step) continue;
+      out_marks_[t] = step;
+      out.push_back(t);
+    }
+    if (out.size() > limits_.max_stacks) {
+      overflow_ = true;
+      return false;
+    }
   }
   return !out.empty();
 }

@@ -101,6 +101,10 @@ class GrammarMatcher {
   // (or the empty stack) to `out`.
   void expand(uint32_t id, std::vector<uint32_t>& out) const;
   uint32_t successor(uint32_t pos, uint32_t parent) const;
+  // expand() of a node, memoised: [begin, end) in memo_tops_.
+  std::pair<uint32_t, uint32_t> expansion(uint32_t id) const;
+  void forget_expansions() const;
+  void next_epoch() const;
   bool run(const State& from, std::string_view bytes, State& to) const;
 
   const Grammar& grammar_;
@@ -114,6 +118,13 @@ class GrammarMatcher {
   mutable std::vector<uint32_t> visited_;
   mutable uint32_t epoch_ = 0;
   mutable std::vector<uint32_t> work_;
+  mutable std::vector<uint32_t> out_marks_;  // de-duplicates one step's stacks
+  struct Memo {
+    uint32_t generation = 0, begin = 0, end = 0;
+  };
+  mutable std::vector<Memo> memo_;           // by node id
+  mutable std::vector<uint32_t> memo_tops_;
+  mutable uint32_t memo_generation_ = 1;
   mutable size_t expansions_ = 0;
   mutable bool overflow_ = false;
   mutable State scratch_a_, scratch_b_, probe_;
