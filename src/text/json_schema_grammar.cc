@@ -72,6 +72,22 @@ const std::set<std::string, std::less<>> kUnsupported = {
     "maxContains", "prefixItems", "unevaluatedItems", "unevaluatedProperties", "additionalItems",
     "$dynamicRef", "$recursiveRef", "$recursiveAnchor"};
 
+// Nesting depth of a JSON value, without recursion (enum values are dumped
+// and compared recursively by nlohmann, so a hostile depth must be refused
+// before that).
+size_t value_depth(const OJson& v) {
+  size_t deepest = 0;
+  std::vector<std::pair<const OJson*, size_t>> stack{{&v, 1}};
+  while (!stack.empty()) {
+    auto [j, d] = stack.back();
+    stack.pop_back();
+    deepest = std::max(deepest, d);
+    if (j->is_structured())
+      for (const auto& child : *j) stack.push_back({&child, d + 1});
+  }
+  return deepest;
+}
+
 class Converter {
  public:
   Converter(const OJson& root, std::string_view where, const JsonSchemaLimits& limits)
@@ -239,11 +255,15 @@ class Converter {
   }
 
   Result<std::string> visit_values(const OJson& s, const std::string& path) {
-    std::vector<OJson> values;
-    if (s.contains("const")) values.push_back(s["const"]);
+    // Depth first: copying, dumping or comparing a value recurses.
+    for (const char* key : {"enum", "const"})
+      if (s.contains(key) && value_depth(s[key]) > static_cast<size_t>(limits_.max_depth) + 1)
+        return error(path, "an 'enum'/'const' value is nested deeper than {} levels", limits_.max_depth);
+    std::vector<const OJson*> values;
+    if (s.contains("const")) values.push_back(&s["const"]);
     if (s.contains("enum")) {
       if (!s["enum"].is_array() || s["enum"].empty()) return error(path, "'enum' must be a non-empty array");
-      for (const auto& v : s["enum"]) values.push_back(v);
+      for (const auto& v : s["enum"]) values.push_back(&v);
     }
     std::vector<std::string> types;
     if (s.contains("type")) {
@@ -262,10 +282,10 @@ class Converter {
       return false;
     };
     std::string body;
-    for (const OJson& v : values) {
-      if (!type_ok(v)) continue;
-      if (s.contains("const") && s.contains("enum") && v != s["const"]) continue;
-      body += (body.empty() ? "" : " | ") + gbnf_literal(v.dump());
+    for (const OJson* v : values) {
+      if (!type_ok(*v)) continue;
+      if (s.contains("const") && s.contains("enum") && *v != s["const"]) continue;
+      body += (body.empty() ? "" : " | ") + gbnf_literal(v->dump());
     }
     if (body.empty()) return error(path, "no value of 'enum'/'const' satisfies the schema");
     return body;

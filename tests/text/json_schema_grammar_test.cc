@@ -184,6 +184,8 @@ TEST(JsonSchemaGrammar, HostileSchemasGetErrors) {
   deep += "{}";
   for (int i = 0; i < 200; ++i) deep += "}";
   EXPECT_NE(schema_error(deep).find("nested deeper than 64"), std::string::npos);
+  const std::string deep_value = R"({"enum": [)" + std::string(100000, '[') + std::string(100000, ']') + "]}";
+  EXPECT_NE(schema_error(deep_value).find("'enum'/'const' value is nested deeper than 64"), std::string::npos);
   // A $ref cycle that never consumes input is caught by the grammar's
   // left-recursion check, not by looping.
   auto loop = json_schema_grammar(R"({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"anyOf": [{"$ref": "#/$defs/a"}, {"type": "null"}]}}, "$ref": "#/$defs/a"})", "s.json");
