@@ -67,6 +67,8 @@ void run_generate(const GenerateArgs& a) {
   });
   std::fputc('\n', stdout);
   if (!result) return report(result.error());
+  if (*grammar && !result->grammar_complete)
+    std::fprintf(stderr, "note: the output stopped before the grammar was complete (raise -n)\n");
   if (!a.quiet) {
     double pp = result->prompt_seconds > 0 ? result->prompt_tokens / result->prompt_seconds : 0;
     double tg = result->generate_seconds > 0 ? result->tokens.size() / result->generate_seconds : 0;
