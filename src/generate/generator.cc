@@ -51,6 +51,9 @@ Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_
   if (options.grammar) {
     const GrammarTokenFilter* filter = options.token_filter;
     if (!filter) filter = &own_filter.emplace(tokenizer);
+    if (filter->vocab_size() != tokenizer.vocab_size())
+      return fail("generate: the grammar's token filter was built for a vocabulary of {} tokens, the model has {}",
+                  filter->vocab_size(), tokenizer.vocab_size());
     constrained.emplace(*options.grammar, *filter, options.sampling);
   }
   // The text continues the prompt, so a leading space is real text.
