@@ -1,18 +1,23 @@
 // officina generate -m MODEL -p PROMPT -n N [sampling options] [--threads N]
+//                   [--grammar FILE.gbnf | --json-schema FILE.json]
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "base/mapped_file.h"
 #include "generate/generator.h"
+#include "text/json_schema_grammar.h"
 
 namespace officina::cli {
 
 namespace {
 struct GenerateArgs {
   std::string model, prompt;
+  std::string grammar_file, json_schema_file;
   int64_t n = 64;
   int64_t ctx = 0;
   int threads = 0;
@@ -22,7 +27,19 @@ struct GenerateArgs {
   SamplingParams sampling;
 };
 
+// The grammar of --grammar or --json-schema (nullopt when neither is given).
+Result<std::optional<Grammar>> load_grammar(const GenerateArgs& a) {
+  const std::string& path = a.grammar_file.empty() ? a.json_schema_file : a.grammar_file;
+  if (path.empty()) return std::optional<Grammar>{};
+  OFFICINA_TRY(std::string text, read_text_file(path, 1u << 20));
+  OFFICINA_TRY(Grammar grammar, a.grammar_file.empty() ? json_schema_grammar(text, path) : Grammar::parse(text, path));
+  return std::optional<Grammar>(std::move(grammar));
+}
+
 void run_generate(const GenerateArgs& a) {
+  // The grammar first: a typo in it should not wait for the model to load.
+  auto grammar = load_grammar(a);
+  if (!grammar) return report(grammar.error());
   auto loaded = Model::load(a.model);
   if (!loaded) return report(loaded.error());
   const Model& model = **loaded;
@@ -38,6 +55,7 @@ void run_generate(const GenerateArgs& a) {
   options.max_tokens = a.n;
   options.sampling = a.sampling;
   options.stop_at_end_of_generation = !a.ignore_eos;
+  if (*grammar) options.grammar = &**grammar;
   if (!a.quiet) {
     std::fputs(a.prompt.c_str(), stdout);
     std::fflush(stdout);
@@ -49,6 +67,8 @@ void run_generate(const GenerateArgs& a) {
   });
   std::fputc('\n', stdout);
   if (!result) return report(result.error());
+  if (*grammar && !result->grammar_complete)
+    std::fprintf(stderr, "note: the output stopped before the grammar was complete (raise -n)\n");
   if (!a.quiet) {
     double pp = result->prompt_seconds > 0 ? result->prompt_tokens / result->prompt_seconds : 0;
     double tg = result->generate_seconds > 0 ? result->tokens.size() / result->generate_seconds : 0;
@@ -77,6 +97,9 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("-s,--seed", s.seed, "random seed (same seed, same text)")->capture_default_str();
   cmd->add_option("-t,--threads", a->threads, "threads (default: all cores)");
   cmd->add_option("-c,--ctx", a->ctx, "context size (default: prompt + n)");
+  auto* grammar = cmd->add_option("--grammar", a->grammar_file, "hold the output to a GBNF grammar (docs/grammars.md)");
+  cmd->add_option("--json-schema", a->json_schema_file, "hold the output to JSON valid against a JSON Schema file")
+      ->excludes(grammar);
   cmd->add_flag("--no-bos", a->no_bos, "do not add the BOS token");
   cmd->add_flag("--ignore-eos", a->ignore_eos, "keep generating past the end-of-generation token");
   cmd->add_flag("-q,--quiet", a->quiet, "print only the generated text");

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+
+#include "generate/constrained_sampler.h"
 
 namespace officina {
 
@@ -43,6 +46,16 @@ Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_
   result.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
 
   Sampler sampler(options.sampling);
+  std::optional<GrammarTokenFilter> own_filter;
+  std::optional<ConstrainedSampler> constrained;
+  if (options.grammar) {
+    const GrammarTokenFilter* filter = options.token_filter;
+    if (!filter) filter = &own_filter.emplace(tokenizer);
+    if (filter->vocab_size() != tokenizer.vocab_size())
+      return fail("generate: the grammar's token filter was built for a vocabulary of {} tokens, the model has {}",
+                  filter->vocab_size(), tokenizer.vocab_size());
+    constrained.emplace(*options.grammar, *filter, options.sampling);
+  }
   // The text continues the prompt, so a leading space is real text.
   TokenStreamDecoder decoder(tokenizer, TokenStreamOptions{.skip_special = true, .strip_leading_space = false});
   std::vector<int32_t> history(prompt.begin(), prompt.end());
@@ -53,14 +66,28 @@ Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_
     if (on_text && !on_text(piece)) stopped_by_callback = true;
   };
   for (int64_t step = 0; step < options.max_tokens; ++step) {
-    int32_t token = sampler.sample(logits, history);
-    if (options.stop_at_end_of_generation && tokenizer.is_end_of_generation(token)) {
+    int32_t token = 0;
+    if (constrained) {
+      OFFICINA_TRY(token, constrained->sample(logits, history));
+    } else {
+      token = sampler.sample(logits, history);
+    }
+    // Under a grammar an end-of-generation token is only drawn once the
+    // output is complete, so it always ends the output.
+    if ((options.stop_at_end_of_generation || constrained) && tokenizer.is_end_of_generation(token)) {
       result.finish = FinishReason::Stop;
       break;
     }
     result.tokens.push_back(token);
     history.push_back(token);
     emit(decoder.feed(token));
+    if (constrained) {
+      OFFICINA_CHECK(constrained->accept(token));
+      if (constrained->matcher().must_end()) {
+        result.finish = FinishReason::Stop;
+        break;
+      }
+    }
     if (stopped_by_callback) {
       result.finish = FinishReason::Callback;
       break;
@@ -70,6 +97,10 @@ Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_
     OFFICINA_CHECK(transformer.forward(std::span(&row, 1), cache, logits));
   }
   emit(decoder.flush());
+  if (constrained) {
+    result.grammar_masked_steps = constrained->stats().masked;
+    result.grammar_complete = constrained->matcher().is_complete();
+  }
   result.generate_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   return result;
 }

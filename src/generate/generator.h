@@ -2,6 +2,10 @@
 // then decode token by token with a Sampler until max_tokens, an
 // end-of-generation token, or a callback asks to stop. Text is streamed
 // through a TokenStreamDecoder so callbacks only see complete UTF-8.
+// With a grammar, only tokens the grammar allows are sampled (see
+// constrained_sampler.h) and generation stops as soon as the grammar is
+// complete and either an end-of-generation token is drawn or nothing else
+// may follow.
 // Thread-safety: one call at a time per Transformer.
 #pragma once
 
@@ -14,6 +18,8 @@
 
 #include "base/error.h"
 #include "generate/sampler.h"
+#include "text/grammar.h"
+#include "text/grammar_token_filter.h"
 #include "model/kv_cache.h"
 #include "model/transformer.h"
 
@@ -24,6 +30,11 @@ struct GenerateOptions {
   SamplingParams sampling;
   bool stop_at_end_of_generation = true;
   int64_t prefill_chunk = 256;  // prompt rows per forward call
+  // Output held to this grammar (null: free text). Must outlive the call.
+  const Grammar* grammar = nullptr;
+  // The vocabulary trie for the grammar; built from the model's tokenizer
+  // for this call when null (tens of ms for 32000 tokens: share one).
+  const GrammarTokenFilter* token_filter = nullptr;
 };
 
 enum class FinishReason { Length, Stop, Callback };
@@ -36,12 +47,15 @@ struct GenerateResult {
   int64_t prompt_tokens = 0;
   double prompt_seconds = 0;
   double generate_seconds = 0;
+  int64_t grammar_masked_steps = 0;  // steps that needed the full token mask
+  bool grammar_complete = false;     // the output is a full sentence of the grammar
 };
 
 // on_text(piece) receives text as it completes; returning false stops.
 using TextCallback = std::function<bool(std::string_view piece)>;
 
-// Fails when the prompt is empty or the context fills up before max_tokens
+// Fails when the prompt is empty, the grammar leaves no token to choose, or
+// the context fills up before max_tokens
 // ("context full: ..."; the tokens generated so far are lost with the error,
 // so callers size the cache to prompt + max_tokens).
 Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_t slot,
