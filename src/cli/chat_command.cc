@@ -1,4 +1,4 @@
-// officina chat -m MODEL [--system TEXT] [--chat-template FILE] [-n N] [sampling]
+// officina chat -m MODEL [--system TEXT] [--chat-template FILE] [--lora PATH[:SCALE]] [-n N] [sampling]
 // An interactive conversation on the terminal: each line read from stdin is
 // a user turn; the model's reply streams back and joins the history, which
 // is rendered with the model's chat template every turn. "/reset" forgets
@@ -20,7 +20,8 @@ namespace officina::cli {
 
 namespace {
 struct ChatArgs {
-  std::string model, system, template_file, template_name, lora;
+  std::string model, system, template_file, template_name;
+  std::vector<std::string> lora;
   int64_t n = 512;
   int64_t ctx = 0;
   int threads = 0;
@@ -29,10 +30,6 @@ struct ChatArgs {
 };
 
 void run_chat(const ChatArgs& a) {
-  if (!a.lora.empty())
-    return report(Error{fmt::format("chat: --lora {}: LoRA adapters cannot be applied yet (they arrive with "
-                                    "fine-tuning); chat with the base model or a merged GGUF",
-                                    a.lora)});
   auto loaded = Model::load(a.model);
   if (!loaded) return report(loaded.error());
   const Model& model = **loaded;
@@ -44,9 +41,15 @@ void run_chat(const ChatArgs& a) {
   const int64_t ctx = a.ctx > 0 ? a.ctx : std::min<int64_t>(model.config().context_length, 4096);
   auto cache = KvCache::create(model.config(), 1, ctx, default_kv_precision(model));
   if (!cache) return report(cache.error());
+  auto adapter = load_lora_options(a.lora, model.config());
+  if (!adapter) return report(adapter.error());
   ThreadPool pool(a.threads);
   Transformer transformer(model, pool);
   GenerateOptions gen;
+  if (*adapter) {
+    transformer.set_adapters({&**adapter});
+    gen.adapter = 0;
+  }
   gen.max_tokens = a.n;
   gen.sampling = a.sampling;
 
@@ -105,7 +108,7 @@ void add_chat_command(CLI::App& app) {
   cmd->add_option("--system", a->system, "a system message that opens the conversation");
   cmd->add_option("--chat-template", a->template_file, "a Jinja template file instead of the model's");
   cmd->add_option("--template-name", a->template_name, "a named template of the model (e.g. tool_use)");
-  cmd->add_option("--lora", a->lora, "a LoRA adapter to apply");
+  cmd->add_option("--lora", a->lora, "apply a LoRA adapter: PEFT dir or GGUF, PATH[:SCALE] (repeatable)");
   cmd->add_option("-n,--n-predict", a->n, "most tokens per reply")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--temp", s.temperature, "temperature (0: greedy)")->capture_default_str();
   cmd->add_option("--top-k", s.top_k, "keep the K most likely tokens (0: all)")->capture_default_str();

@@ -1,5 +1,5 @@
 // officina generate -m MODEL -p PROMPT -n N [sampling options] [--threads N]
-//                   [--grammar FILE.gbnf | --json-schema FILE.json]
+//                   [--grammar FILE.gbnf | --json-schema FILE.json] [--lora PATH[:SCALE]]...
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -18,6 +18,7 @@ namespace {
 struct GenerateArgs {
   std::string model, prompt;
   std::string grammar_file, json_schema_file;
+  std::vector<std::string> lora;
   int64_t n = 64;
   int64_t ctx = 0;
   int threads = 0;
@@ -49,9 +50,15 @@ void run_generate(const GenerateArgs& a) {
                                                       static_cast<int64_t>(prompt.size()) + a.n + 1);
   auto cache = KvCache::create(model.config(), 1, ctx, default_kv_precision(model));
   if (!cache) return report(cache.error());
+  auto adapter = load_lora_options(a.lora, model.config());
+  if (!adapter) return report(adapter.error());
   ThreadPool pool(a.threads);
   Transformer transformer(model, pool);
   GenerateOptions options;
+  if (*adapter) {
+    transformer.set_adapters({&**adapter});
+    options.adapter = 0;
+  }
   options.max_tokens = a.n;
   options.sampling = a.sampling;
   options.stop_at_end_of_generation = !a.ignore_eos;
@@ -95,6 +102,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--presence-penalty", s.presence_penalty, "OpenAI-style presence penalty")->capture_default_str();
   cmd->add_option("--frequency-penalty", s.frequency_penalty, "OpenAI-style frequency penalty")->capture_default_str();
   cmd->add_option("-s,--seed", s.seed, "random seed (same seed, same text)")->capture_default_str();
+  cmd->add_option("--lora", a->lora, "apply a LoRA adapter: PEFT dir or GGUF, PATH[:SCALE] (repeatable)");
   cmd->add_option("-t,--threads", a->threads, "threads (default: all cores)");
   cmd->add_option("-c,--ctx", a->ctx, "context size (default: prompt + n)");
   auto* grammar = cmd->add_option("--grammar", a->grammar_file, "hold the output to a GBNF grammar (docs/grammars.md)");

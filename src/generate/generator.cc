@@ -39,7 +39,7 @@ Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_
     int64_t end = std::min<int64_t>(start + chunk, static_cast<int64_t>(prompt.size()));
     rows.clear();
     for (int64_t i = start; i < end; ++i)
-      rows.push_back({prompt[i], slot, static_cast<int32_t>(i), -1, i + 1 == static_cast<int64_t>(prompt.size())});
+      rows.push_back({prompt[i], slot, static_cast<int32_t>(i), options.adapter, i + 1 == static_cast<int64_t>(prompt.size())});
     OFFICINA_CHECK(transformer.forward(rows, cache, logits));
   }
   auto t1 = Clock::now();
@@ -93,7 +93,7 @@ Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_
       break;
     }
     if (step + 1 == options.max_tokens) break;
-    BatchRow row{token, slot, static_cast<int32_t>(history.size() - 1), -1, true};
+    BatchRow row{token, slot, static_cast<int32_t>(history.size() - 1), options.adapter, true};
     OFFICINA_CHECK(transformer.forward(std::span(&row, 1), cache, logits));
   }
   emit(decoder.flush());

@@ -30,6 +30,7 @@ struct GenerateOptions {
   SamplingParams sampling;
   bool stop_at_end_of_generation = true;
   int64_t prefill_chunk = 256;  // prompt rows per forward call
+  int32_t adapter = -1;         // index into the transformer's adapters (-1: base model)
   // Output held to this grammar (null: free text). Must outlive the call.
   const Grammar* grammar = nullptr;
   // The vocabulary trie for the grammar; built from the model's tokenizer

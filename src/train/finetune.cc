@@ -182,6 +182,19 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
   const ModelConfig& config = model->config();
   OFFICINA_TRY(ModelChatTemplate tmpl, model_chat_template(*model, "", o.chat_template_file));
 
+  // Parameters: a fresh adapter or the one to continue from.
+  LoraParams params;
+  if (!o.init_adapter.empty()) {
+    OFFICINA_TRY(LoraAdapter init, LoraAdapter::load(o.init_adapter, config));
+    params = LoraParams::from_adapter(init, config, static_cast<double>(init.scale()) * static_cast<double>(init.rank()));
+  } else {
+    LoraInit init;
+    init.rank = o.rank;
+    init.alpha = o.alpha;
+    init.targets = o.targets;
+    init.seed = o.seed;
+    OFFICINA_TRY(params, LoraParams::init(config, init));
+  }
   DataOptions data_options;
   data_options.seq_len = std::min<int64_t>(o.seq_len, config.context_length);
   data_options.chat_template = &tmpl.tmpl;
@@ -209,19 +222,6 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
     val_sequences = make_sequences(val_samples, all, data_options.seq_len, o.packing);
   }
 
-  // Parameters: a fresh adapter or the one to continue from.
-  LoraParams params;
-  if (!o.init_adapter.empty()) {
-    OFFICINA_TRY(LoraAdapter init, LoraAdapter::load(o.init_adapter, config));
-    params = LoraParams::from_adapter(init, config, static_cast<double>(init.scale()) * static_cast<double>(init.rank()));
-  } else {
-    LoraInit init;
-    init.rank = o.rank;
-    init.alpha = o.alpha;
-    init.targets = o.targets;
-    init.seed = o.seed;
-    OFFICINA_TRY(params, LoraParams::init(config, init));
-  }
   AdamWConfig adam;
   adam.weight_decay = o.weight_decay;
   AdamW optimizer(params, adam);

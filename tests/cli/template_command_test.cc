@@ -153,10 +153,19 @@ TEST(ChatCommand, KeepsHistoryAcrossTurnsAndResets) {
   EXPECT_NE(prompts[2].find("Di nuovo"), std::string::npos);
 }
 
-TEST(ChatCommand, UnsupportedLoraIsAClearError) {
-  auto r = run_officina("chat -m " + shell_quote(test::conformance_path("models/tiny-gqa.gguf")) + " --lora x < /dev/null");
-  EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("LoRA"), std::string::npos);
+TEST(ChatCommand, LoraAdapterChangesTheReplies) {
+  test::TempDir dir;
+  write(dir.path("in.txt"), "Ciao\n");
+  const std::string base = "chat -m " + shell_quote(test::conformance_path("models/tiny-gqa.gguf")) + " -n 6 --temp 0";
+  auto plain = run_officina(base + " < " + shell_quote(dir.path("in.txt")));
+  auto adapted = run_officina(base + " --lora " + shell_quote(test::conformance_path("lora/tiny-gqa/adapter.gguf")) +
+                              " < " + shell_quote(dir.path("in.txt")));
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  ASSERT_EQ(adapted.code, 0) << adapted.err;
+  EXPECT_NE(plain.out, adapted.out);
+  auto missing = run_officina(base + " --lora /nonexistent < /dev/null");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no such adapter"), std::string::npos) << missing.err;
 }
 
 }  // namespace
