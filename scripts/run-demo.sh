@@ -18,6 +18,11 @@ step "Tokenize Italian text" "$bin" tokenize -m "$models/tiny-gqa.gguf" -p "Buon
 step "Convert Hugging Face to GGUF" "$bin" convert "$models/tiny-gqa-hf" "$out/tiny-gqa-converted.gguf"
 step "Generate (greedy) from the converted file" "$bin" generate -m "$out/tiny-gqa-converted.gguf" -p "Once upon a time" -n 24 --temp 0
 step "Generate (sampled, seeded) from a Q4_K_M model" "$bin" generate -m "$models/small-256-Q4_K_M.gguf" -p "La manutenzione predittiva" -n 24 --seed 7
+templates="$(dirname "$models")/chat-templates"
+step "Chat template: render a conversation with tools (Qwen 2.5 template)" bash -c "'$bin' template render --template '$templates/Qwen-Qwen2.5-7B-Instruct.jinja' --messages examples/chat/messages.json --tools examples/chat/tools.json --add-generation-prompt; echo"
+step "Generation held to a JSON schema" "$bin" generate -m "$models/tiny-mha.gguf" -p "Stato:" --json-schema examples/chat/status-schema.json -n 120 --seed 3
+step "Fine-tune a LoRA adapter on plant Q&A (tiny model, 30 steps)" "$bin" finetune -m "$models/tiny-gqa.gguf" --data examples/finetune/plant-qa.jsonl --out "$out/plant-adapter" --rank 8 --alpha 16 --steps 30 --batch-size 2 --lr 5e-3 --seq-len 160 --val-split 0.2 --eval-every 10 --seed 1
+step "Generate with the adapter" "$bin" generate -m "$models/tiny-gqa.gguf" --lora "$out/plant-adapter" -p "Stato della pressa 3?" -n 16 --temp 0
 step "A random 4-layer model with the same vocabulary" "$bin" model init --dim 128 --layers 4 --heads 4 --kv-heads 2 --ffn 384 --vocab-from "$models/tiny-gqa.gguf" --seed 1 --out "$out/random-128x4.gguf"
 step "Its first logits" bash -c "'$bin' logits -m '$out/random-128x4.gguf' -p 'Hello' --top 3 | head -c 300; echo"
 if "$bin" twin --help >/dev/null 2>&1 && [ -f examples/plants/demo-packaging-line.yaml ]; then
