@@ -43,27 +43,34 @@ Result<std::vector<double>> spd_inverse(const std::vector<double>& a, size_t n) 
 
 }  // namespace
 
-Result<HealthModel> HealthModel::fit(const std::vector<double>& rows, size_t k, const HealthOptions& options) {
-  const size_t n = k == 0 ? 0 : rows.size() / k;
-  if (n < 2) return fail("the health index needs at least 2 healthy cycles, got {}", n);
-  HealthModel h;
-  h.k_ = k;
-  h.persistence_ = std::max(1, options.persistence);
-  h.max_drivers_ = options.max_drivers;
-  h.driver_share_ = options.driver_share;
-  h.mean_.assign(k, 0.0);
+namespace {
+
+// Mean and Ledoit-Wolf shrunk covariance of the rows with keep[i] set.
+struct Moments {
+  std::vector<double> mean, sigma;
+  double shrinkage = 0;
+};
+
+Moments shrunk_moments(const std::vector<double>& rows, size_t k, const std::vector<bool>& keep) {
+  const size_t n = rows.size() / k;
+  Moments mo;
+  mo.mean.assign(k, 0.0);
+  double used = 0;
   for (size_t i = 0; i < n; ++i) {
-    for (size_t j = 0; j < k; ++j) h.mean_[j] += rows[i * k + j];
+    if (!keep[i]) continue;
+    used += 1;
+    for (size_t j = 0; j < k; ++j) mo.mean[j] += rows[i * k + j];
   }
-  for (double& m : h.mean_) m /= static_cast<double>(n);
+  for (double& m : mo.mean) m /= used;
   std::vector<double> s(k * k, 0.0), x(k);
   for (size_t i = 0; i < n; ++i) {
-    for (size_t j = 0; j < k; ++j) x[j] = rows[i * k + j] - h.mean_[j];
+    if (!keep[i]) continue;
+    for (size_t j = 0; j < k; ++j) x[j] = rows[i * k + j] - mo.mean[j];
     for (size_t a = 0; a < k; ++a) {
       for (size_t b = 0; b < k; ++b) s[a * k + b] += x[a] * x[b];
     }
   }
-  for (double& v : s) v /= static_cast<double>(n);
+  for (double& v : s) v /= used;
   // Ledoit-Wolf: shrink S towards m I with weight min(b², d²) / d².
   double m = 0;
   for (size_t j = 0; j < k; ++j) m += s[j * k + j];
@@ -73,27 +80,69 @@ Result<HealthModel> HealthModel::fit(const std::vector<double>& rows, size_t k, 
     for (size_t b = 0; b < k; ++b) d2 += std::pow(s[a * k + b] - (a == b ? m : 0.0), 2);
   }
   for (size_t i = 0; i < n; ++i) {
-    for (size_t j = 0; j < k; ++j) x[j] = rows[i * k + j] - h.mean_[j];
+    if (!keep[i]) continue;
+    for (size_t j = 0; j < k; ++j) x[j] = rows[i * k + j] - mo.mean[j];
     for (size_t a = 0; a < k; ++a) {
       for (size_t b = 0; b < k; ++b) b2 += std::pow(x[a] * x[b] - s[a * k + b], 2);
     }
   }
-  b2 /= static_cast<double>(n) * static_cast<double>(n);
-  h.shrinkage_ = d2 > 0 ? std::min(b2, d2) / d2 : 1.0;
-  std::vector<double> sigma(k * k);
+  b2 /= used * used;
+  mo.shrinkage = d2 > 0 ? std::min(b2, d2) / d2 : 1.0;
+  mo.sigma.resize(k * k);
   for (size_t a = 0; a < k; ++a) {
     for (size_t b = 0; b < k; ++b) {
-      sigma[a * k + b] = (1 - h.shrinkage_) * s[a * k + b] + (a == b ? h.shrinkage_ * m + 1e-9 * m : 0.0);
+      mo.sigma[a * k + b] = (1 - mo.shrinkage) * s[a * k + b] + (a == b ? mo.shrinkage * m + 1e-9 * m : 0.0);
     }
   }
-  auto inv = spd_inverse(sigma, k);
-  if (!inv) return fail("health index: {}", inv.error().message);
-  h.precision_ = std::move(*inv);
+  return mo;
+}
 
-  std::vector<double> hi = h.health_index(rows);
-  std::sort(hi.begin(), hi.end());
-  size_t q = std::min(hi.size() - 1, static_cast<size_t>(std::ceil(options.on_quantile * static_cast<double>(hi.size()))) - 1);
-  h.on_ = hi[q] * options.on_factor;
+// Wilson-Hilferty approximation of the chi-square quantile with k degrees
+// of freedom at standard normal quantile z.
+double chi_square_quantile(size_t k, double z) {
+  const double dk = static_cast<double>(k), c = 2.0 / (9.0 * dk);
+  return dk * std::pow(1 - c + z * std::sqrt(c), 3);
+}
+
+}  // namespace
+
+Result<HealthModel> HealthModel::fit(const std::vector<double>& rows, size_t k, const HealthOptions& options) {
+  const size_t n = k == 0 ? 0 : rows.size() / k;
+  if (n < 2) return fail("the health index needs at least 2 healthy cycles, got {}", n);
+  HealthModel h;
+  h.k_ = k;
+  h.persistence_ = std::max(1, options.persistence);
+  h.max_drivers_ = options.max_drivers;
+  h.driver_share_ = options.driver_share;
+  // The "healthy" start of a run can be worn already (a repair that renews
+  // one failure mode leaves another's wear), so refit twice without the rows
+  // that are far out (D² above the chi-square 0.999 quantile): a baseline
+  // that such rows cannot inflate.
+  std::vector<bool> keep(n, true);
+  const double cut = chi_square_quantile(k, 3.09);
+  std::vector<double> hi;
+  for (int pass = 0; pass < 3; ++pass) {
+    Moments mo = shrunk_moments(rows, k, keep);
+    auto inv = spd_inverse(mo.sigma, k);
+    if (!inv) return fail("health index: {}", inv.error().message);
+    h.mean_ = std::move(mo.mean);
+    h.precision_ = std::move(*inv);
+    h.shrinkage_ = mo.shrinkage;
+    hi = h.health_index(rows);
+    if (pass == 2) break;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; ++i) kept += hi[i] * hi[i] * static_cast<double>(k) <= cut;
+    if (kept < std::max<size_t>(2, n / 2)) break;  // not an outlier tail: keep what we have
+    for (size_t i = 0; i < n; ++i) keep[i] = hi[i] * hi[i] * static_cast<double>(k) <= cut;
+  }
+  std::vector<double> kept_hi;
+  for (size_t i = 0; i < n; ++i) {
+    if (keep[i]) kept_hi.push_back(hi[i]);
+  }
+  std::sort(kept_hi.begin(), kept_hi.end());
+  const size_t q = std::min(kept_hi.size() - 1,
+                            static_cast<size_t>(std::ceil(options.on_quantile * static_cast<double>(kept_hi.size()))) - 1);
+  h.on_ = kept_hi[q] * options.on_factor;
   h.off_ = h.on_ * options.off_ratio;
   return h;
 }
