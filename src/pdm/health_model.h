@@ -32,7 +32,7 @@ namespace officina::pdm {
 
 struct HealthOptions {
   double on_quantile = 0.999;
-  double on_factor = 1.25;
+  double on_factor = 1.5;
   double off_ratio = 0.8;
   int persistence = 3;
   int max_drivers = 3;
