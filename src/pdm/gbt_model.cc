@@ -9,13 +9,16 @@
 namespace officina::pdm {
 
 Result<GbtModel> GbtModel::train(const BinnedMatrix& bins, const FeatureBinner& binner, const std::vector<double>& y,
-                                 const std::vector<uint32_t>& train, const std::vector<uint32_t>& validation,
-                                 const GbtOptions& options, ThreadPool* pool, GbtTrainInfo* info) {
+                                 const std::vector<double>& w, const std::vector<uint32_t>& train,
+                                 const std::vector<uint32_t>& validation, const GbtOptions& options, ThreadPool* pool,
+                                 GbtTrainInfo* info) {
   if (train.empty()) return fail("gradient boosting: no training rows");
+  const std::vector<double> weight = w.empty() ? std::vector<double>(bins.rows, 1.0) : w;
   GbtModel model;
   model.features_ = bins.features;
-  for (uint32_t r : train) model.base_ += y[r];
-  model.base_ /= static_cast<double>(train.size());
+  double weight_sum = 0;
+  for (uint32_t r : train) model.base_ += weight[r] * y[r], weight_sum += weight[r];
+  model.base_ /= weight_sum;
 
   std::vector<double> pred(bins.rows, model.base_), grad(bins.rows, 0.0);
   Rng rng(mix_seed(options.seed ^ 0x6b7ee5ull));
@@ -27,9 +30,9 @@ Result<GbtModel> GbtModel::train(const BinnedMatrix& bins, const FeatureBinner& 
       std::max<size_t>(1, static_cast<size_t>(std::ceil(options.colsample * static_cast<double>(bins.features))));
 
   auto rmse = [&](const std::vector<uint32_t>& rows) {
-    double s = 0;
-    for (uint32_t r : rows) s += (pred[r] - y[r]) * (pred[r] - y[r]);
-    return std::sqrt(s / static_cast<double>(std::max<size_t>(rows.size(), 1)));
+    double s = 0, ws = 0;
+    for (uint32_t r : rows) s += weight[r] * (pred[r] - y[r]) * (pred[r] - y[r]), ws += weight[r];
+    return ws > 0 ? std::sqrt(s / ws) : 0.0;
   };
   double best = std::numeric_limits<double>::infinity();
   int best_round = 0;
@@ -49,8 +52,8 @@ Result<GbtModel> GbtModel::train(const BinnedMatrix& bins, const FeatureBinner& 
     }
     features.resize(sample_features);
     std::sort(features.begin(), features.end());
-    for (uint32_t r : sample) grad[r] = pred[r] - y[r];
-    RegressionTree tree = builder.grow(sample, grad, features);
+    for (uint32_t r : sample) grad[r] = weight[r] * (pred[r] - y[r]);
+    RegressionTree tree = builder.grow(sample, grad, weight, features);
     for (uint32_t r : train) pred[r] += tree.predict_binned(bins, r);
     for (uint32_t r : validation) pred[r] += tree.predict_binned(bins, r);
     model.trees_.push_back(std::move(tree));
@@ -74,9 +77,9 @@ Result<GbtModel> GbtModel::train(const BinnedMatrix& bins, const FeatureBinner& 
     for (uint32_t r : train) {
       double p = model.base_;
       for (const RegressionTree& t : model.trees_) p += t.predict_binned(bins, r);
-      s += (p - y[r]) * (p - y[r]);
+      s += weight[r] * (p - y[r]) * (p - y[r]);
     }
-    info->train_rmse = std::sqrt(s / static_cast<double>(train.size()));
+    info->train_rmse = std::sqrt(s / weight_sum);
   }
   return model;
 }

@@ -1,4 +1,4 @@
-// Gradient-boosted regression trees (squared loss) on histogram-binned
+// Gradient-boosted regression trees (weighted squared loss) on histogram-binned
 // features: each round fits a RegressionTree to the residuals of a seeded
 // random subsample of the training rows (`subsample`) using a seeded random
 // subset of the features (`colsample`). With validation rows, training stops
@@ -44,12 +44,13 @@ struct GbtTrainInfo {
 
 class GbtModel {
  public:
-  // Trains on the rows `train` of the binned matrix with targets y (indexed
-  // by row); `validation` (may be empty) drives early stopping. Fails when
-  // `train` is empty.
+  // Trains on the rows `train` of the binned matrix with targets y and
+  // weights w (indexed by row; empty w = all 1); `validation` (may be empty)
+  // drives early stopping with the weighted RMSE. Fails when `train` is empty.
   static Result<GbtModel> train(const BinnedMatrix& bins, const FeatureBinner& binner, const std::vector<double>& y,
-                                const std::vector<uint32_t>& train, const std::vector<uint32_t>& validation,
-                                const GbtOptions& options, ThreadPool* pool, GbtTrainInfo* info = nullptr);
+                                const std::vector<double>& w, const std::vector<uint32_t>& train,
+                                const std::vector<uint32_t>& validation, const GbtOptions& options, ThreadPool* pool,
+                                GbtTrainInfo* info = nullptr);
 
   double predict(const double* row) const;
   size_t features() const { return features_; }

@@ -56,17 +56,21 @@ TreeBuilder::TreeBuilder(const BinnedMatrix& bins, const FeatureBinner& binner, 
     : bins_(bins), binner_(binner), options_(options), pool_(pool) {}
 
 void TreeBuilder::build_hist(const std::vector<uint32_t>& rows, size_t begin, size_t end,
-                             const std::vector<double>& grad, const std::vector<uint32_t>& features, Hist& hist) {
+                             const std::vector<double>& grad, const std::vector<double>& hess,
+                             const std::vector<uint32_t>& features, Hist& hist) {
   hist.g.assign(features.size() * 256, 0.0);
+  hist.h.assign(features.size() * 256, 0.0);
   hist.n.assign(features.size() * 256, 0.0);
   auto work = [&](int64_t fb, int64_t fe, int) {
     for (int64_t p = fb; p < fe; ++p) {
       const uint8_t* col = bins_.column(features[p]);
       double* g = hist.g.data() + p * 256;
+      double* h = hist.h.data() + p * 256;
       double* n = hist.n.data() + p * 256;
       for (size_t i = begin; i < end; ++i) {
         const uint32_t r = rows[i];
         g[col[r]] += grad[r];
+        h[col[r]] += hess[r];
         n[col[r]] += 1;
       }
     }
@@ -79,24 +83,25 @@ void TreeBuilder::build_hist(const std::vector<uint32_t>& rows, size_t begin, si
   }
 }
 
-TreeBuilder::Split TreeBuilder::best_split(const Hist& hist, double g, double n,
+TreeBuilder::Split TreeBuilder::best_split(const Hist& hist, double g, double h, double n,
                                            const std::vector<uint32_t>& features) const {
   Split best;
   const double lambda = options_.lambda, min_leaf = options_.min_leaf;
-  const double parent = g * g / (n + lambda);
+  const double parent = g * g / (h + lambda);
   for (size_t p = 0; p < features.size(); ++p) {
     const int bins = binner_.bin_count(features[p]);
     const double* hg = hist.g.data() + p * 256;
+    const double* hh = hist.h.data() + p * 256;
     const double* hn = hist.n.data() + p * 256;
-    double gl = 0, nl = 0;
+    double gl = 0, hl = 0, nl = 0;
     for (int b = 0; b + 1 < bins; ++b) {
       gl += hg[b];
+      hl += hh[b];
       nl += hn[b];
       if (nl < min_leaf) continue;
-      const double nr = n - nl;
-      if (nr < min_leaf) break;
-      const double gr = g - gl;
-      const double gain = gl * gl / (nl + lambda) + gr * gr / (nr + lambda) - parent;
+      if (n - nl < min_leaf) break;
+      const double gr = g - gl, hr = h - hl;
+      const double gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parent;
       if (gain > best.gain + 1e-12) {
         best.gain = gain;
         best.feature = static_cast<int32_t>(p);  // position in `features`
@@ -108,7 +113,7 @@ TreeBuilder::Split TreeBuilder::best_split(const Hist& hist, double g, double n,
 }
 
 RegressionTree TreeBuilder::grow(std::vector<uint32_t>& rows, const std::vector<double>& grad,
-                                 const std::vector<uint32_t>& features) {
+                                 const std::vector<double>& hess, const std::vector<uint32_t>& features) {
   RegressionTree tree;
   auto add_node = [&](double value) {
     tree.feature.push_back(-1);
@@ -119,15 +124,15 @@ RegressionTree TreeBuilder::grow(std::vector<uint32_t>& rows, const std::vector<
     tree.value.push_back(value);
     return static_cast<int32_t>(tree.feature.size() - 1);
   };
-  auto leaf_value = [&](double g, double n) { return -g / (n + options_.lambda) * options_.learning_rate; };
+  auto leaf_value = [&](double g, double h) { return -g / (h + options_.lambda) * options_.learning_rate; };
 
   std::vector<Leaf> open;
   {
-    Leaf root{0, 0, rows.size(), 0, 0, {}, {}};
-    for (uint32_t r : rows) root.g += grad[r];
-    root.node = add_node(leaf_value(root.g, static_cast<double>(rows.size())));
-    build_hist(rows, 0, rows.size(), grad, features, root.hist);
-    root.split = best_split(root.hist, root.g, static_cast<double>(rows.size()), features);
+    Leaf root{0, 0, rows.size(), 0, 0, 0, {}, {}};
+    for (uint32_t r : rows) root.g += grad[r], root.h += hess[r];
+    root.node = add_node(leaf_value(root.g, root.h));
+    build_hist(rows, 0, rows.size(), grad, hess, features, root.hist);
+    root.split = best_split(root.hist, root.g, root.h, static_cast<double>(rows.size()), features);
     open.push_back(std::move(root));
   }
   int leaves = 1;
@@ -147,29 +152,31 @@ RegressionTree TreeBuilder::grow(std::vector<uint32_t>& rows, const std::vector<
                                         rows.begin() + static_cast<std::ptrdiff_t>(parent.end),
                                         [&](uint32_t r) { return col[r] <= b; });
     const size_t mid = static_cast<size_t>(mid_it - rows.begin());
-    Leaf l{0, parent.begin, mid, parent.depth + 1, 0, {}, {}};
-    Leaf r{0, mid, parent.end, parent.depth + 1, 0, {}, {}};
-    for (size_t i = l.begin; i < l.end; ++i) l.g += grad[rows[i]];
+    Leaf l{0, parent.begin, mid, parent.depth + 1, 0, 0, {}, {}};
+    Leaf r{0, mid, parent.end, parent.depth + 1, 0, 0, {}, {}};
+    for (size_t i = l.begin; i < l.end; ++i) l.g += grad[rows[i]], l.h += hess[rows[i]];
     r.g = parent.g - l.g;
+    r.h = parent.h - l.h;
     const double nl = static_cast<double>(l.end - l.begin), nr = static_cast<double>(r.end - r.begin);
     Leaf& small = nl <= nr ? l : r;
     Leaf& large = nl <= nr ? r : l;
-    build_hist(rows, small.begin, small.end, grad, features, small.hist);
+    build_hist(rows, small.begin, small.end, grad, hess, features, small.hist);
     large.hist = std::move(parent.hist);
     for (size_t i = 0; i < large.hist.g.size(); ++i) {
       large.hist.g[i] -= small.hist.g[i];
+      large.hist.h[i] -= small.hist.h[i];
       large.hist.n[i] -= small.hist.n[i];
     }
     tree.feature[parent.node] = static_cast<int32_t>(f);
     tree.bin[parent.node] = static_cast<uint8_t>(b);
     tree.threshold[parent.node] = binner_.edges(f)[b];
-    l.node = add_node(leaf_value(l.g, nl));
-    r.node = add_node(leaf_value(r.g, nr));
+    l.node = add_node(leaf_value(l.g, l.h));
+    r.node = add_node(leaf_value(r.g, r.h));
     tree.left[parent.node] = l.node;
     tree.right[parent.node] = r.node;
     tree.value[parent.node] = 0;
-    l.split = best_split(l.hist, l.g, nl, features);
-    r.split = best_split(r.hist, r.g, nr, features);
+    l.split = best_split(l.hist, l.g, l.h, nl, features);
+    r.split = best_split(r.hist, r.g, r.h, nr, features);
     open.push_back(std::move(l));
     open.push_back(std::move(r));
     ++leaves;

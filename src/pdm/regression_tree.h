@@ -4,9 +4,9 @@
 // Growth is leaf-wise: the leaf whose best split reduces the squared loss
 // most is split next, until `max_leaves` leaves, `max_depth`, or no split
 // with both sides holding `min_leaf` rows gains anything. A split's gain is
-// G_L²/(n_L+λ) + G_R²/(n_R+λ) - G²/(n+λ) for gradient sums G and row counts n
-// (squared loss: every hessian is 1); a leaf's value is -G/(n+λ) times the
-// learning rate. The smaller child's histogram is built from its rows, the
+// G_L²/(H_L+λ) + G_R²/(H_R+λ) - G²/(H+λ) for sums G of gradients and H of
+// hessians (squared loss with row weights w: g = w (p - y), h = w); a leaf's
+// value is -G/(H+λ) times the learning rate. The smaller child's histogram is built from its rows, the
 // larger one's by subtracting it from the parent's.
 //
 // Node arrays: feature[i] < 0 marks a leaf. Going left means x <= threshold.
@@ -53,13 +53,14 @@ class TreeBuilder {
   TreeBuilder(const BinnedMatrix& bins, const FeatureBinner& binner, const TreeOptions& options, ThreadPool* pool);
 
   // Grows a tree on `rows` (indices into the matrix; reordered) with the
-  // gradients `grad` (indexed by row), using only `features`.
-  RegressionTree grow(std::vector<uint32_t>& rows, const std::vector<double>& grad,
+  // gradients `grad` and hessians `hess` (indexed by row), using only `features`.
+  RegressionTree grow(std::vector<uint32_t>& rows, const std::vector<double>& grad, const std::vector<double>& hess,
                       const std::vector<uint32_t>& features);
 
  private:
   struct Hist {
     std::vector<double> g;  // [features, 256]
+    std::vector<double> h;
     std::vector<double> n;
   };
   struct Split {
@@ -71,13 +72,13 @@ class TreeBuilder {
     int32_t node;
     size_t begin, end;
     int depth;
-    double g;
+    double g, h;
     Hist hist;
     Split split;
   };
   void build_hist(const std::vector<uint32_t>& rows, size_t begin, size_t end, const std::vector<double>& grad,
-                  const std::vector<uint32_t>& features, Hist& hist);
-  Split best_split(const Hist& hist, double g, double n, const std::vector<uint32_t>& features) const;
+                  const std::vector<double>& hess, const std::vector<uint32_t>& features, Hist& hist);
+  Split best_split(const Hist& hist, double g, double h, double n, const std::vector<uint32_t>& features) const;
 
   const BinnedMatrix& bins_;
   const FeatureBinner& binner_;

@@ -92,15 +92,19 @@ Result<RulModel> RulModel::train(const RunDataset& data, const RulTrainOptions& 
   if (width == 0) return fail("no features: every feature group is switched off");
 
   // Rows, strided from each unit's failure backwards so the end of life,
-  // where the target moves, is always sampled.
-  const size_t total = train_data.total_cycles();
-  const size_t stride = std::max<size_t>(1, (total + options.max_train_rows - 1) / std::max<size_t>(options.max_train_rows, 1));
+  // where the target moves, is always sampled. Every unit weighs the same in
+  // the loss (weights 1 / its rows, scaled to a mean of 1): test units are
+  // cut once each, whatever their length, and weighting by length would
+  // bias the model towards long runs (for random failures, towards a longer
+  // RUL: the inspection paradox).
+  const size_t per_unit = std::clamp<size_t>(options.max_train_rows / std::max<size_t>(train_data.units.size(), 1), 20, 400);
   std::vector<double> x, y;
   std::vector<size_t> row_unit;  // position in train_units
   for (size_t i = 0; i < train_data.units.size(); ++i) {
     const Unit& u = train_data.units[i];
     UnitSignals sig = model.signals(train_data, u);
     std::vector<size_t> at;
+    const size_t stride = (u.length() + per_unit - 1) / per_unit;
     for (size_t t = u.length(); t >= 1 && t <= u.length(); t -= std::min(stride, t)) {
       at.push_back(t - 1);
       if (t <= stride) break;
@@ -115,6 +119,13 @@ Result<RulModel> RulModel::train(const RunDataset& data, const RulTrainOptions& 
     }
   }
   const size_t rows = y.size();
+  std::vector<double> weight(rows);
+  {
+    std::vector<size_t> per(train_data.units.size(), 0);
+    for (size_t u : row_unit) ++per[u];
+    const double scale = static_cast<double>(rows) / static_cast<double>(train_data.units.size());
+    for (size_t r = 0; r < rows; ++r) weight[r] = scale / static_cast<double>(per[row_unit[r]]);
+  }
   FeatureBinner binner = FeatureBinner::fit(x.data(), rows, width, options.gbt.max_bins);
   BinnedMatrix bins = binner.transform(x.data(), rows);
 
@@ -136,7 +147,7 @@ Result<RulModel> RulModel::train(const RunDataset& data, const RulTrainOptions& 
     for (size_t r = 0; r < rows; ++r) (fold[row_unit[r]] == m ? va : tr).push_back(static_cast<uint32_t>(r));
     GbtOptions o = options.gbt;
     o.seed = mix_seed(options.seed * 1000003ull + static_cast<uint64_t>(m));
-    trained[m] = GbtModel::train(bins, binner, y, tr, va, o, inner, &infos[m]);
+    trained[m] = GbtModel::train(bins, binner, y, weight, tr, va, o, inner, &infos[m]);
   };
   if (members == 1) {
     train_member(0, &pool);

@@ -8,9 +8,10 @@
 //  2. Preprocessor (sensor selection, regimes, robust normalisation,
 //     smoothing) and HealthModel (health index, alarm thresholds) are fit on
 //     the training units;
-//  3. window features at (up to `max_train_rows`, evenly strided) cycles of
-//     each training unit, target min(cap, cycles to failure) (cap 0 = none:
-//     a piecewise-linear target that is flat while the unit is young);
+//  3. window features at evenly strided cycles of each training unit (about
+//     the same number per unit, `max_train_rows` in all, 20 to 400 per unit),
+//     target min(cap, cycles to failure) (cap 0 = none; with a cap, a
+//     piecewise-linear target that is flat while the unit is young);
 //  4. family gbt: one GbtModel, early-stopped on `validation_fraction` of the
 //     training units; family ensemble: `members` models, each leaving out
 //     one fold of the training units for its early stopping and with its own

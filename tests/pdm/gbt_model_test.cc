@@ -49,7 +49,7 @@ Trained train(const Regression& data, uint64_t seed, ThreadPool* pool) {
   GbtOptions o;
   o.seed = seed;
   Trained t;
-  auto m = GbtModel::train(bins, binner, data.y, tr, va, o, pool, &t.info);
+  auto m = GbtModel::train(bins, binner, data.y, {}, tr, va, o, pool, &t.info);
   EXPECT_TRUE(m) << m.error().message;
   t.model = std::move(*m);
   return t;
