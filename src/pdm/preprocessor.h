@@ -1,7 +1,7 @@
 // Preprocessing learned on training data and stored with the model:
 //  - sensor selection: a sensor that is constant (or quantised to one value
-//    for at least 95 % of cycles) within every operating regime is dropped,
-//    as C-MAPSS's s1, s5, s6, s10, s16, s18, s19 are on FD001;
+//    for at least 95 % of cycles) within every operating regime is dropped
+//    (the public turbofan sets have several such sensors);
 //  - operating regimes (RegimeClusters) and per-regime robust normalisation:
 //    z = (x - median) / (1.4826 MAD) of the regime's readings from the
 //    healthy start of the training units (the first `healthy_fraction` of each
