@@ -17,6 +17,7 @@ void add_generate_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_model_command(CLI::App& app);
 void add_twin_command(CLI::App& app);
+void add_pdm_command(CLI::App& app);
 void add_template_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_finetune_command(CLI::App& app);

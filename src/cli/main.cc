@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   officina::cli::add_chat_command(app);
   officina::cli::add_finetune_command(app);
   officina::cli::add_twin_command(app);
+  officina::cli::add_pdm_command(app);
 
   app.parse_complete_callback([&] { officina::init_logging(log_level); });
   try {
