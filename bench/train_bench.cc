@@ -46,7 +46,9 @@ Result1 run_one(const std::string& path, int steps, int threads, int64_t seq, in
   init.alpha = 32;
   auto params = LoraParams::init((*model)->config(), init);
   if (!params) die(params.error().message);
-  LoraTrainer trainer(**model, &*params);
+  ThreadPool pool(threads);
+  LoraTrainer trainer(**model, &*params, &pool);
+  if (std::getenv("TRAIN_BENCH_RECOMPUTE")) trainer.set_memory_budget(0);
   AdamW optimizer(*params, AdamWConfig{});
   std::vector<TrainSequence> sequences;
   for (int64_t b = 0; b < batch; ++b) {

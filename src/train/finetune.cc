@@ -225,7 +225,8 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
   AdamWConfig adam;
   adam.weight_decay = o.weight_decay;
   AdamW optimizer(params, adam);
-  LoraTrainer trainer(*model, &params);
+  ThreadPool pool(o.threads);
+  LoraTrainer trainer(*model, &params, &pool);
 
   // Sequences per epoch and the total number of steps.
   const int64_t per_step = o.batch_size * o.grad_accum;

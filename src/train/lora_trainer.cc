@@ -13,12 +13,14 @@ namespace officina {
 struct LoraTrainer::LayerState {
   std::vector<float> xn1, rstd1, q, k, v, probs, attn, o, x_mid, xn2, rstd2, g, u, h, down;
   std::vector<float> tq, tk, tv, to, tg, tu, td;  // LoRA A·x per projection
-  // backward scratch
+};
+
+struct LoraTrainer::BackwardScratch {
   std::vector<float> d_mid, dh, dg, du, dxn2, dattn, dq, dk, dv, dxn1;
 };
 
-LoraTrainer::LoraTrainer(const Model& model, LoraParams* params)
-    : model_(model), params_(params), state_(std::make_unique<LayerState>()) {}
+LoraTrainer::LoraTrainer(const Model& model, LoraParams* params, ThreadPool* pool)
+    : model_(model), params_(params), pool_(pool), scratch_bwd_(std::make_unique<BackwardScratch>()) {}
 
 LoraTrainer::~LoraTrainer() = default;
 
@@ -154,7 +156,7 @@ void LoraTrainer::layer_forward(int64_t l, const float* x_in, float* x_out, Laye
   rope_forward(st.k.data(), T, c.n_kv_heads, c.head_dim, pos_.data(), theta);
   AttentionShape shape{T, c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window};
   attention_forward(shape, st.q.data(), st.k.data(), st.v.data(), seg_.empty() ? nullptr : seg_.data(),
-                    st.probs.data(), st.attn.data());
+                    st.probs.data(), st.attn.data(), pool_);
   linear_forward(w.wo, pair(LoraTarget::O), st.attn.data(), T, st.o.data(), st.to.data());
   for (int64_t i = 0; i < T * dim; ++i) st.x_mid[i] = x_in[i] + st.o[i];
   rms_norm_forward(st.x_mid.data(), f32(w.ffn_norm), st.xn2.data(), st.rstd2.data(), T, dim, eps);
@@ -166,6 +168,7 @@ void LoraTrainer::layer_forward(int64_t l, const float* x_in, float* x_out, Laye
 }
 
 void LoraTrainer::layer_backward(int64_t l, LayerState& st, const float* d_out, float* d_in) {
+  BackwardScratch& b = *scratch_bwd_;
   const ModelConfig& c = model_.config();
   const LayerWeights& w = model_.weights().layers[static_cast<size_t>(l)];
   const int64_t T = T_, dim = c.dim, qd = c.q_dim(), kvd = c.kv_dim(), ffn = c.ffn_dim;
@@ -173,31 +176,31 @@ void LoraTrainer::layer_backward(int64_t l, LayerState& st, const float* d_out, 
   auto zeros = [](std::vector<float>& v, int64_t n) { v.assign(static_cast<size_t>(n), 0.0f); };
   const float theta = static_cast<float>(c.rope_theta);
 
-  st.d_mid.assign(d_out, d_out + T * dim);
-  zeros(st.dh, T * ffn);
-  linear_backward(w.w_down, pair(LoraTarget::Down), st.h.data(), st.td.data(), d_out, T, st.dh.data());
-  zeros(st.dg, T * ffn), zeros(st.du, T * ffn);
-  swiglu_backward(st.g.data(), st.u.data(), st.dh.data(), st.dg.data(), st.du.data(), T * ffn);
-  zeros(st.dxn2, T * dim);
-  linear_backward(w.w_gate, pair(LoraTarget::Gate), st.xn2.data(), st.tg.data(), st.dg.data(), T, st.dxn2.data());
-  linear_backward(w.w_up, pair(LoraTarget::Up), st.xn2.data(), st.tu.data(), st.du.data(), T, st.dxn2.data());
-  rms_norm_backward(st.x_mid.data(), f32(w.ffn_norm), st.rstd2.data(), st.dxn2.data(), st.d_mid.data(), T, dim);
+  b.d_mid.assign(d_out, d_out + T * dim);
+  zeros(b.dh, T * ffn);
+  linear_backward(w.w_down, pair(LoraTarget::Down), st.h.data(), st.td.data(), d_out, T, b.dh.data());
+  zeros(b.dg, T * ffn), zeros(b.du, T * ffn);
+  swiglu_backward(st.g.data(), st.u.data(), b.dh.data(), b.dg.data(), b.du.data(), T * ffn);
+  zeros(b.dxn2, T * dim);
+  linear_backward(w.w_gate, pair(LoraTarget::Gate), st.xn2.data(), st.tg.data(), b.dg.data(), T, b.dxn2.data());
+  linear_backward(w.w_up, pair(LoraTarget::Up), st.xn2.data(), st.tu.data(), b.du.data(), T, b.dxn2.data());
+  rms_norm_backward(st.x_mid.data(), f32(w.ffn_norm), st.rstd2.data(), b.dxn2.data(), b.d_mid.data(), T, dim);
 
-  zeros(st.dattn, T * qd);
-  linear_backward(w.wo, pair(LoraTarget::O), st.attn.data(), st.to.data(), st.d_mid.data(), T, st.dattn.data());
-  zeros(st.dq, T * qd), zeros(st.dk, T * kvd), zeros(st.dv, T * kvd);
+  zeros(b.dattn, T * qd);
+  linear_backward(w.wo, pair(LoraTarget::O), st.attn.data(), st.to.data(), b.d_mid.data(), T, b.dattn.data());
+  zeros(b.dq, T * qd), zeros(b.dk, T * kvd), zeros(b.dv, T * kvd);
   AttentionShape shape{T, c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window};
-  attention_backward(shape, st.q.data(), st.k.data(), st.v.data(), st.probs.data(), st.dattn.data(), st.dq.data(),
-                     st.dk.data(), st.dv.data());
-  rope_backward(st.dq.data(), T, c.n_heads, c.head_dim, pos_.data(), theta);
-  rope_backward(st.dk.data(), T, c.n_kv_heads, c.head_dim, pos_.data(), theta);
-  zeros(st.dxn1, T * dim);
-  linear_backward(w.wq, pair(LoraTarget::Q), st.xn1.data(), st.tq.data(), st.dq.data(), T, st.dxn1.data());
-  linear_backward(w.wk, pair(LoraTarget::K), st.xn1.data(), st.tk.data(), st.dk.data(), T, st.dxn1.data());
-  linear_backward(w.wv, pair(LoraTarget::V), st.xn1.data(), st.tv.data(), st.dv.data(), T, st.dxn1.data());
-  std::copy_n(st.d_mid.data(), T * dim, d_in);
+  attention_backward(shape, st.q.data(), st.k.data(), st.v.data(), st.probs.data(), b.dattn.data(), b.dq.data(),
+                     b.dk.data(), b.dv.data());
+  rope_backward(b.dq.data(), T, c.n_heads, c.head_dim, pos_.data(), theta);
+  rope_backward(b.dk.data(), T, c.n_kv_heads, c.head_dim, pos_.data(), theta);
+  zeros(b.dxn1, T * dim);
+  linear_backward(w.wq, pair(LoraTarget::Q), st.xn1.data(), st.tq.data(), b.dq.data(), T, b.dxn1.data());
+  linear_backward(w.wk, pair(LoraTarget::K), st.xn1.data(), st.tk.data(), b.dk.data(), T, b.dxn1.data());
+  linear_backward(w.wv, pair(LoraTarget::V), st.xn1.data(), st.tv.data(), b.dv.data(), T, b.dxn1.data());
+  std::copy_n(b.d_mid.data(), T * dim, d_in);
   const float* x_in = &x_[static_cast<size_t>(l * T * dim)];
-  rms_norm_backward(x_in, f32(w.attn_norm), st.rstd1.data(), st.dxn1.data(), d_in, T, dim);
+  rms_norm_backward(x_in, f32(w.attn_norm), st.rstd1.data(), b.dxn1.data(), d_in, T, dim);
 }
 
 double LoraTrainer::head(const TrainSequence& seq, bool backward, float loss_scale, int64_t* correct, float* d_x) {
@@ -221,7 +224,7 @@ double LoraTrainer::head(const TrainSequence& seq, bool backward, float loss_sca
   rms_norm_forward(xs.data(), f32(w.output_norm), xn.data(), rstd.data(), m, dim, static_cast<float>(c.rms_eps));
   logits_.resize(static_cast<size_t>(m * vocab));
   linear_forward(w.output, nullptr, xn.data(), m, logits_.data(), nullptr);
-  double loss = cross_entropy_forward_backward(logits_.data(), targets.data(), m, vocab, loss_scale, correct);
+  double loss = cross_entropy_forward_backward(logits_.data(), targets.data(), m, vocab, loss_scale, correct, pool_);
   if (!backward) return loss;
   std::vector<float> dxn(static_cast<size_t>(m * dim), 0.0f), dxs(static_cast<size_t>(m * dim), 0.0f);
   linear_backward(w.output, nullptr, xn.data(), nullptr, logits_.data(), m, dxn.data());
@@ -235,8 +238,9 @@ Result<SequenceLoss> LoraTrainer::evaluate(const TrainSequence& seq) {
   embed(seq);
   const ModelConfig& c = model_.config();
   const size_t layer_size = static_cast<size_t>(T_ * c.dim);
+  if (states_.empty()) states_.push_back(std::make_unique<LayerState>());
   for (int64_t l = 0; l < c.n_layers; ++l)
-    layer_forward(l, &x_[l * layer_size], &x_[(l + 1) * layer_size], *state_);
+    layer_forward(l, &x_[l * layer_size], &x_[(l + 1) * layer_size], *states_[0]);
   SequenceLoss out;
   for (int32_t t : seq.targets) out.targets += t >= 0;
   out.loss_sum = head(seq, false, 0.0f, &out.correct, nullptr);
@@ -249,16 +253,26 @@ Result<SequenceLoss> LoraTrainer::accumulate(const TrainSequence& seq, float los
   embed(seq);
   const ModelConfig& c = model_.config();
   const size_t layer_size = static_cast<size_t>(T_ * c.dim);
+  // Keep every layer's activations when they fit the budget; otherwise keep
+  // one and recompute each layer's forward pass before going back through it.
+  const int64_t T = T_, H = c.n_heads;
+  const int64_t r = params_ ? std::max<int64_t>(params_->rank(), 1) : 1;
+  const int64_t per_layer = 4 * (T * (6 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + 4 * c.ffn_dim + 7 * r + 2) + H * T * T);
+  const bool keep_all = per_layer * c.n_layers <= memory_budget_;
+  const size_t wanted = keep_all ? static_cast<size_t>(c.n_layers) : 1;
+  if (states_.size() > wanted) states_.resize(wanted);
+  while (states_.size() < wanted) states_.push_back(std::make_unique<LayerState>());
+  auto state_of = [&](int64_t l) -> LayerState& { return *states_[keep_all ? static_cast<size_t>(l) : 0]; };
   for (int64_t l = 0; l < c.n_layers; ++l)
-    layer_forward(l, &x_[l * layer_size], &x_[(l + 1) * layer_size], *state_);
+    layer_forward(l, &x_[l * layer_size], &x_[(l + 1) * layer_size], state_of(l));
   SequenceLoss out;
   for (int32_t t : seq.targets) out.targets += t >= 0;
   std::vector<float> d_x(layer_size), d_prev(layer_size), scratch_out(layer_size);
   out.loss_sum = head(seq, true, loss_scale, &out.correct, d_x.data());
   for (int64_t l = c.n_layers - 1; l >= 0; --l) {
-    // The state still holds the last layer from the forward pass; the others are recomputed.
-    if (l != c.n_layers - 1) layer_forward(l, &x_[l * layer_size], scratch_out.data(), *state_);
-    layer_backward(l, *state_, d_x.data(), d_prev.data());
+    // With one kept state, it still holds the last layer; the others are recomputed.
+    if (!keep_all && l != c.n_layers - 1) layer_forward(l, &x_[l * layer_size], scratch_out.data(), state_of(l));
+    layer_backward(l, state_of(l), d_x.data(), d_prev.data());
     std::swap(d_x, d_prev);
   }
   training_ = false;

@@ -1,10 +1,11 @@
 // Loss and gradients of LoRA (or QLoRA) fine-tuning for one training
 // sequence. The base weights stay frozen in whatever type they are stored
 // (F32 used in place; F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K dequantized a block
-// of rows at a time), the LoRA A/B are F32. Activations are recomputed per
-// block: the forward pass keeps only each layer's input, and the backward
-// pass runs each layer's forward again before going back through it, so
-// memory grows with T·dim·layers, not with every intermediate.
+// of rows at a time), the LoRA A/B are F32. When every layer's activations
+// fit the memory budget they are kept; otherwise activations are recomputed
+// per block: the forward pass keeps only each layer's input, and the
+// backward pass runs each layer's forward again before going back through
+// it, so memory grows with T·dim·layers, not with every intermediate.
 // A sequence may pack several samples: `segments` keeps attention inside each
 // and `positions` restart per sample.
 // Thread-safety: one accumulate() at a time per LoraTrainer.
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
 #include "model/model.h"
 #include "train/lora_params.h"
 
@@ -36,7 +38,9 @@ struct SequenceLoss {
 class LoraTrainer {
  public:
   // `params` may be null for a forward-only evaluator of the base model.
-  LoraTrainer(const Model& model, LoraParams* params);
+  // `pool` (optional) runs the element-wise work (softmax, cross-entropy) on
+  // several threads; the matrix products use OpenBLAS's own threads.
+  LoraTrainer(const Model& model, LoraParams* params, ThreadPool* pool = nullptr);
   ~LoraTrainer();
 
   // Adds d(loss_scale · loss_sum)/d(A, B) to the params' gradients and
@@ -52,11 +56,16 @@ class LoraTrainer {
     dropout_seed_ = seed;
   }
 
+  // Activations of every layer are kept (no recomputation) while they fit in
+  // this many bytes; beyond it, one layer's are kept and the rest recomputed.
+  void set_memory_budget(int64_t bytes) { memory_budget_ = bytes; }
+
   // The loss only (validation; no dropout).
   Result<SequenceLoss> evaluate(const TrainSequence& seq);
 
  private:
   struct LayerState;
+  struct BackwardScratch;
   Result<void> check(const TrainSequence& seq) const;
   void embed(const TrainSequence& seq);
   void layer_forward(int64_t layer, const float* x_in, float* x_out, LayerState& st);
@@ -74,7 +83,10 @@ class LoraTrainer {
   std::vector<float> weight_;   // dequantized rows of a frozen weight
   std::vector<float> logits_;   // [T, vocab]
   std::vector<float> scratch_;  // LoRA intermediate in backward
-  std::unique_ptr<LayerState> state_;
+  ThreadPool* pool_ = nullptr;
+  std::vector<std::unique_ptr<LayerState>> states_;
+  std::unique_ptr<BackwardScratch> scratch_bwd_;
+  int64_t memory_budget_ = int64_t{1} << 30;
   float dropout_ = 0.0f;
   uint64_t dropout_seed_ = 0;
   bool training_ = false;

@@ -58,41 +58,54 @@ void swiglu_backward(const float* g, const float* u, const float* dh, float* dg,
 }
 
 namespace {
-bool visible(const AttentionShape& s, const int32_t* segment, int64_t t, int64_t j) {
-  if (j > t) return false;
-  if (segment && segment[j] != segment[t]) return false;
-  if (s.window > 0 && j <= t - s.window) return false;
-  return true;
+// Row t attends to [lo[t], t]: its own sample (segments are contiguous) and,
+// with a window, the last `window` positions.
+std::vector<int64_t> row_starts(const AttentionShape& s, const int32_t* segment) {
+  std::vector<int64_t> lo(static_cast<size_t>(s.rows));
+  int64_t start = 0;
+  for (int64_t t = 0; t < s.rows; ++t) {
+    if (segment && t > 0 && segment[t] != segment[t - 1]) start = t;
+    lo[t] = s.window > 0 ? std::max(start, t - s.window + 1) : start;
+  }
+  return lo;
 }
 }  // namespace
 
 void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v, const int32_t* segment,
-                       float* probs, float* out) {
+                       float* probs, float* out, ThreadPool* pool) {
   const int64_t T = s.rows, hd = s.head_dim, q_dim = s.heads * hd, kv_dim = s.kv_heads * hd;
   const int64_t group = s.heads / s.kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const std::vector<int64_t> lo = row_starts(s, segment);
   for (int64_t h = 0; h < s.heads; ++h) {
     const int64_t kvh = h / group;
-    float* p = probs + h * T * T;
-    gemm_f32(Transpose::No, Transpose::Yes, T, T, hd, scale, q + h * hd, q_dim, k + kvh * hd, kv_dim, 0.0f, p, T);
-    for (int64_t t = 0; t < T; ++t) {
-      float* row = p + t * T;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < T; ++j)
-        if (visible(s, segment, t, j)) mx = std::max(mx, row[j]);
-      double sum = 0;
-      for (int64_t j = 0; j < T; ++j) {
-        if (visible(s, segment, t, j)) {
-          row[j] = std::exp(row[j] - mx);
-          sum += row[j];
-        } else {
-          row[j] = 0.0f;
-        }
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int64_t j = 0; j <= t; ++j) row[j] *= inv;
+    gemm_f32(Transpose::No, Transpose::Yes, T, T, hd, scale, q + h * hd, q_dim, k + kvh * hd, kv_dim, 0.0f,
+             probs + h * T * T, T);
+  }
+  // Masked softmax of every (head, row), spread over the threads.
+  auto softmax_rows = [&](int64_t task) {
+    const int64_t t = task % T;
+    float* row = probs + task * T;
+    const int64_t a = lo[t];
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t j = a; j <= t; ++j) mx = std::max(mx, row[j]);
+    float sum = 0;
+    for (int64_t j = a; j <= t; ++j) {
+      row[j] = std::exp(row[j] - mx);
+      sum += row[j];
     }
-    gemm_f32(Transpose::No, Transpose::No, T, hd, T, 1.0f, p, T, v + kvh * hd, kv_dim, 0.0f, out + h * hd, q_dim);
+    const float inv = 1.0f / sum;
+    std::fill(row, row + a, 0.0f);
+    for (int64_t j = a; j <= t; ++j) row[j] *= inv;
+    std::fill(row + t + 1, row + T, 0.0f);
+  };
+  if (pool) pool->run(s.heads * T, [&](int64_t task, int) { softmax_rows(task); });
+  else
+    for (int64_t task = 0; task < s.heads * T; ++task) softmax_rows(task);
+  for (int64_t h = 0; h < s.heads; ++h) {
+    const int64_t kvh = h / group;
+    gemm_f32(Transpose::No, Transpose::No, T, hd, T, 1.0f, probs + h * T * T, T, v + kvh * hd, kv_dim, 0.0f,
+             out + h * hd, q_dim);
   }
 }
 
@@ -112,10 +125,10 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
     for (int64_t t = 0; t < T; ++t) {
       float* row = ds.data() + t * T;
       const float* prow = p + t * T;
-      double dot = 0;
-      for (int64_t j = 0; j <= t; ++j) dot += static_cast<double>(prow[j]) * row[j];
-      const float c = static_cast<float>(dot);
-      for (int64_t j = 0; j < T; ++j) row[j] = prow[j] * (row[j] - c) * scale;
+      float dot = 0;
+      for (int64_t j = 0; j <= t; ++j) dot += prow[j] * row[j];
+      for (int64_t j = 0; j <= t; ++j) row[j] = prow[j] * (row[j] - dot) * scale;
+      std::fill(row + t + 1, row + T, 0.0f);
     }
     gemm_f32(Transpose::No, Transpose::No, T, hd, T, 1.0f, ds.data(), T, k + kvh * hd, kv_dim, 0.0f, dq + h * hd, q_dim);
     gemm_f32(Transpose::Yes, Transpose::No, T, hd, T, 1.0f, ds.data(), T, q + h * hd, q_dim, 1.0f, dk + kvh * hd, kv_dim);
@@ -124,13 +137,14 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
 }
 
 double cross_entropy_forward_backward(float* logits, const int32_t* target, int64_t rows, int64_t vocab,
-                                      float grad_scale, int64_t* correct) {
-  double loss = 0;
-  for (int64_t t = 0; t < rows; ++t) {
+                                      float grad_scale, int64_t* correct, ThreadPool* pool) {
+  std::vector<double> loss(static_cast<size_t>(rows), 0.0);
+  std::vector<uint8_t> hit(static_cast<size_t>(rows), 0);
+  auto one_row = [&](int64_t t) {
     float* row = logits + t * vocab;
     if (target[t] < 0) {
       std::fill_n(row, vocab, 0.0f);
-      continue;
+      return;
     }
     int64_t best = 0;
     float mx = row[0];
@@ -139,15 +153,28 @@ double cross_entropy_forward_backward(float* logits, const int32_t* target, int6
         mx = row[i];
         best = i;
       }
-    if (correct && best == target[t]) ++*correct;
+    hit[t] = best == target[t];
+    const double target_logit = static_cast<double>(row[target[t]]) - mx;
+    // exp(x - max) in float with a double sum: |error| well below the loss tolerances.
     double sum = 0;
-    for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(row[i] - mx));
-    const double lse = std::log(sum) + mx;
-    loss += lse - row[target[t]];
-    for (int64_t i = 0; i < vocab; ++i) row[i] = static_cast<float>(std::exp(row[i] - lse)) * grad_scale;
+    for (int64_t i = 0; i < vocab; ++i) {
+      row[i] = std::exp(row[i] - mx);
+      sum += row[i];
+    }
+    loss[t] = std::log(sum) - target_logit;
+    const float inv = static_cast<float>(grad_scale / sum);
+    for (int64_t i = 0; i < vocab; ++i) row[i] *= inv;
     row[target[t]] -= grad_scale;
+  };
+  if (pool) pool->run(rows, [&](int64_t t, int) { one_row(t); });
+  else
+    for (int64_t t = 0; t < rows; ++t) one_row(t);
+  double total = 0;
+  for (int64_t t = 0; t < rows; ++t) {
+    total += loss[t];
+    if (correct && hit[t]) ++*correct;
   }
-  return loss;
+  return total;
 }
 
 }  // namespace officina

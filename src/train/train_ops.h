@@ -11,6 +11,8 @@
 #include <span>
 #include <vector>
 
+#include "base/thread_pool.h"
+
 namespace officina {
 
 // y[t] = x[t] / rms(x[t]) * w; rstd[t] = 1 / sqrt(mean(x[t]^2) + eps) is kept for backward.
@@ -36,8 +38,9 @@ void swiglu_backward(const float* g, const float* u, const float* dh, float* dg,
 struct AttentionShape {
   int64_t rows = 0, heads = 0, kv_heads = 0, head_dim = 0, window = 0;
 };
+// `pool` (optional) spreads the softmax rows over threads.
 void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v, const int32_t* segment,
-                       float* probs, float* out);
+                       float* probs, float* out, ThreadPool* pool = nullptr);
 // dq, dk, dv overwritten. `scratch` holds T floats per call (internal).
 void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v, const float* probs,
                         const float* dout, float* dq, float* dk, float* dv);
@@ -48,6 +51,6 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
 // grad_scale * loss_sum); rows without a target get zero gradient. Also
 // counts rows whose argmax equals the target into `correct`.
 double cross_entropy_forward_backward(float* logits, const int32_t* target, int64_t rows, int64_t vocab,
-                                      float grad_scale, int64_t* correct);
+                                      float grad_scale, int64_t* correct, ThreadPool* pool = nullptr);
 
 }  // namespace officina
