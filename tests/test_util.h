@@ -43,6 +43,18 @@ class TempDir {
   std::string path_;
 };
 
+// A whole file as bytes ("" when it cannot be read), and writing one.
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
 // The officina binary built beside the tests.
 inline std::string officina_binary() { return OFFICINA_BINARY; }
 

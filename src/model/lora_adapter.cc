@@ -23,10 +23,7 @@ std::string_view lora_target_name(LoraTarget target) {
   return kNames[static_cast<int>(target)];
 }
 
-namespace {
-
-// Output and input features of a projection in the base model.
-std::pair<int64_t, int64_t> projection_shape(LoraTarget t, const ModelConfig& c) {
+std::pair<int64_t, int64_t> lora_projection_shape(LoraTarget t, const ModelConfig& c) {
   switch (t) {
     case LoraTarget::Q: return {c.q_dim(), c.dim};
     case LoraTarget::K:
@@ -38,6 +35,8 @@ std::pair<int64_t, int64_t> projection_shape(LoraTarget t, const ModelConfig& c)
   }
   return {0, 0};
 }
+
+namespace {
 
 std::vector<float> to_f32(const TensorView& t) {
   std::vector<float> out(static_cast<size_t>(t.elements()));
@@ -70,7 +69,7 @@ Result<void> LoraAdapter::place(int64_t layer, LoraTarget target, LoraPair pair,
                                 std::string_view where, std::string_view tensor) {
   if (layer < 0 || layer >= config.n_layers)
     return fail("{}: {} is for layer {} but the base model has {} layers", where, tensor, layer, config.n_layers);
-  auto [out, in] = projection_shape(target, config);
+  auto [out, in] = lora_projection_shape(target, config);
   if (pair.in_features != in || pair.out_features != out)
     return fail("{}: {} is [{} -> {}] but the base model's {} is [{} -> {}] (an adapter for another model?)", where,
                 tensor, pair.in_features, pair.out_features, lora_target_name(target), in, out);

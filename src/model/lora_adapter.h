@@ -29,6 +29,8 @@ namespace officina {
 enum class LoraTarget : uint8_t { Q, K, V, O, Gate, Up, Down };
 inline constexpr int kLoraTargets = 7;
 std::string_view lora_target_name(LoraTarget target);  // "q_proj", ..., "down_proj"
+// {out_features, in_features} of a projection in a model of `config`.
+std::pair<int64_t, int64_t> lora_projection_shape(LoraTarget target, const ModelConfig& config);
 
 struct LoraPair {
   int64_t rank = 0;

@@ -9,19 +9,6 @@
 namespace officina {
 namespace {
 
-std::pair<int64_t, int64_t> out_in(LoraTarget t, const ModelConfig& c) {
-  switch (t) {
-    case LoraTarget::Q: return {c.q_dim(), c.dim};
-    case LoraTarget::K:
-    case LoraTarget::V: return {c.kv_dim(), c.dim};
-    case LoraTarget::O: return {c.dim, c.q_dim()};
-    case LoraTarget::Gate:
-    case LoraTarget::Up: return {c.ffn_dim, c.dim};
-    case LoraTarget::Down: return {c.dim, c.ffn_dim};
-  }
-  return {0, 0};
-}
-
 std::string peft_module(LoraTarget t) {
   switch (t) {
     case LoraTarget::Q:
@@ -56,7 +43,7 @@ Result<LoraParams> LoraParams::init(const ModelConfig& config, const LoraInit& i
       TrainPair pair;
       pair.layer = l;
       pair.target = static_cast<LoraTarget>(t);
-      auto [out, in] = out_in(pair.target, config);
+      auto [out, in] = lora_projection_shape(pair.target, config);
       pair.rank = init.rank;
       pair.in_features = in;
       pair.out_features = out;

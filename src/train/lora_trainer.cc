@@ -44,20 +44,28 @@ const float* LoraTrainer::lora_input(const TrainPair& pair, const float* x, int6
   return dropped_.data();
 }
 
+template <class F>
+void LoraTrainer::for_each_weight_block(const TensorView& w, F&& fn) {
+  const int64_t out = w.rows(), in = w.cols();
+  if (w.dtype == DType::F32) {
+    fn(0, out, f32(w));  // used in place
+    return;
+  }
+  const int64_t chunk = std::max<int64_t>(1, kChunkFloats / in);
+  for (int64_t r0 = 0; r0 < out; r0 += chunk) {
+    const int64_t r1 = std::min(out, r0 + chunk);
+    weight_.resize(static_cast<size_t>((r1 - r0) * in));
+    for (int64_t r = r0; r < r1; ++r) dequantize_row(w.dtype, w.row(r), &weight_[(r - r0) * in], in);
+    fn(r0, r1 - r0, weight_.data());
+  }
+}
+
 void LoraTrainer::linear_forward(const TensorView& w, const TrainPair* lora, const float* x, int64_t rows, float* y,
                                  float* t) {
   const int64_t out = w.rows(), in = w.cols();
-  if (w.dtype == DType::F32) {
-    gemm_f32(Transpose::No, Transpose::Yes, rows, out, in, 1.0f, x, in, f32(w), in, 0.0f, y, out);
-  } else {
-    const int64_t chunk = std::max<int64_t>(1, kChunkFloats / in);
-    for (int64_t r0 = 0; r0 < out; r0 += chunk) {
-      const int64_t r1 = std::min(out, r0 + chunk);
-      weight_.resize(static_cast<size_t>((r1 - r0) * in));
-      for (int64_t r = r0; r < r1; ++r) dequantize_row(w.dtype, w.row(r), &weight_[(r - r0) * in], in);
-      gemm_f32(Transpose::No, Transpose::Yes, rows, r1 - r0, in, 1.0f, x, in, weight_.data(), in, 0.0f, y + r0, out);
-    }
-  }
+  for_each_weight_block(w, [&](int64_t r0, int64_t n, const float* block) {
+    gemm_f32(Transpose::No, Transpose::Yes, rows, n, in, 1.0f, x, in, block, in, 0.0f, y + r0, out);
+  });
   if (lora) {
     const int64_t r = lora->rank;
     const float* xl = lora_input(*lora, x, rows);
@@ -69,17 +77,9 @@ void LoraTrainer::linear_forward(const TensorView& w, const TrainPair* lora, con
 void LoraTrainer::linear_backward(const TensorView& w, TrainPair* lora, const float* x, const float* t, const float* dy,
                                   int64_t rows, float* dx) {
   const int64_t out = w.rows(), in = w.cols();
-  if (w.dtype == DType::F32) {
-    gemm_f32(Transpose::No, Transpose::No, rows, in, out, 1.0f, dy, out, f32(w), in, 1.0f, dx, in);
-  } else {
-    const int64_t chunk = std::max<int64_t>(1, kChunkFloats / in);
-    for (int64_t r0 = 0; r0 < out; r0 += chunk) {
-      const int64_t r1 = std::min(out, r0 + chunk);
-      weight_.resize(static_cast<size_t>((r1 - r0) * in));
-      for (int64_t r = r0; r < r1; ++r) dequantize_row(w.dtype, w.row(r), &weight_[(r - r0) * in], in);
-      gemm_f32(Transpose::No, Transpose::No, rows, in, r1 - r0, 1.0f, dy + r0, out, weight_.data(), in, 1.0f, dx, in);
-    }
-  }
+  for_each_weight_block(w, [&](int64_t r0, int64_t n, const float* block) {
+    gemm_f32(Transpose::No, Transpose::No, rows, in, n, 1.0f, dy + r0, out, block, in, 1.0f, dx, in);
+  });
   if (lora) {
     const int64_t r = lora->rank;
     const float s = params_->scale();

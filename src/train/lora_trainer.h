@@ -71,6 +71,10 @@ class LoraTrainer {
   void layer_forward(int64_t layer, const float* x_in, float* x_out, LayerState& st);
   void layer_backward(int64_t layer, LayerState& st, const float* d_out, float* d_in);
   double head(const TrainSequence& seq, bool backward, float loss_scale, int64_t* correct, float* d_x);
+  // Calls fn(first_row, rows, F32 data) over the weight: in place for F32,
+  // dequantized a block of rows at a time otherwise.
+  template <class F>
+  void for_each_weight_block(const TensorView& w, F&& fn);
   void linear_forward(const TensorView& w, const TrainPair* lora, const float* x, int64_t rows, float* y, float* t);
   void linear_backward(const TensorView& w, TrainPair* lora, const float* x, const float* t, const float* dy,
                        int64_t rows, float* dx);

@@ -18,12 +18,6 @@ namespace {
 using test::run_officina;
 using test::shell_quote;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string model() { return test::conformance_path("models/tiny-gqa.gguf"); }
 
@@ -60,7 +54,7 @@ TEST(FinetuneCommand, TrainsAdapterThatLoadsEverywhere) {
   for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "adapter.gguf"})
     EXPECT_TRUE(std::filesystem::exists(out + "/" + f)) << f;
   // One metrics line per step with the fields the issue names; the loss falls.
-  std::istringstream lines(slurp(dir.path("m.jsonl")));
+  std::istringstream lines(test::read_file(dir.path("m.jsonl")));
   std::string line;
   std::vector<nlohmann::json> steps;
   while (std::getline(lines, line)) steps.push_back(nlohmann::json::parse(line));
@@ -70,7 +64,7 @@ TEST(FinetuneCommand, TrainsAdapterThatLoadsEverywhere) {
   EXPECT_TRUE(steps[3].contains("eval_loss"));
   EXPECT_LT(steps.back()["loss"].get<double>(), 0.5 * steps.front()["loss"].get<double>());
   EXPECT_LT(steps[0]["lr"].get<double>(), steps[2]["lr"].get<double>());  // warmup
-  auto config = nlohmann::json::parse(slurp(out + "/adapter_config.json"));
+  auto config = nlohmann::json::parse(test::read_file(out + "/adapter_config.json"));
   EXPECT_EQ(config["r"], 4);
   EXPECT_EQ(config["target_modules"].size(), 7u);
 
@@ -104,7 +98,7 @@ TEST(FinetuneCommand, ResumeEndsWithTheSameAdapter) {
   EXPECT_FALSE(std::filesystem::exists(dir.path("split/adapter_model.safetensors")));
   auto rest = run_officina(common + shell_quote(dir.path("split")) + " --resume");
   ASSERT_EQ(rest.code, 0) << rest.err;
-  EXPECT_EQ(slurp(dir.path("whole/adapter_model.safetensors")), slurp(dir.path("split/adapter_model.safetensors")));
+  EXPECT_EQ(test::read_file(dir.path("whole/adapter_model.safetensors")), test::read_file(dir.path("split/adapter_model.safetensors")));
   // A resume with other settings is refused.
   std::string other_seed = common;
   other_seed.replace(other_seed.find("--seed 9"), 8, "--seed 10");

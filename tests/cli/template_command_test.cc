@@ -14,22 +14,12 @@ namespace {
 using test::run_officina;
 using test::shell_quote;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
-void write(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
 
 std::string templates() { return test::conformance_path("chat-templates"); }
 
 TEST(TemplateCommand, RendersConformanceCasesExactly) {
-  auto cases = nlohmann::ordered_json::parse(slurp(templates() + "/cases.json"));
+  auto cases = nlohmann::ordered_json::parse(test::read_file(templates() + "/cases.json"));
   test::TempDir dir;
   int checked = 0;
   for (const auto& result : cases["results"]) {
@@ -37,13 +27,13 @@ TEST(TemplateCommand, RendersConformanceCasesExactly) {
     if (name != "meta-llama-Llama-3.2-3B-Instruct.jinja" && name != "Qwen-Qwen2.5-7B-Instruct.jinja") continue;
     if (!result.contains("rendered")) continue;
     const auto& conversation = cases["cases"][result["case"].get<std::string>()];
-    write(dir.path("messages.json"), conversation["messages"].dump());
+    test::write_file(dir.path("messages.json"), conversation["messages"].dump());
     std::string args = "template render --template " + shell_quote(templates() + "/" + name) + " --messages " +
                        shell_quote(dir.path("messages.json")) + " --bos-token '<s>' --eos-token '</s>' --date " +
                        shell_quote(result["date_string_for_strftime_now"]);
     if (conversation.value("add_generation_prompt", false)) args += " --add-generation-prompt";
     if (conversation.contains("tools")) {
-      write(dir.path("tools.json"), conversation["tools"].dump());
+      test::write_file(dir.path("tools.json"), conversation["tools"].dump());
       args += " --tools " + shell_quote(dir.path("tools.json"));
     }
     auto r = run_officina(args);
@@ -57,7 +47,7 @@ TEST(TemplateCommand, RendersConformanceCasesExactly) {
 
 TEST(TemplateCommand, TemplateRefusalExitsOneWithItsMessage) {
   test::TempDir dir;
-  write(dir.path("m.json"), R"([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}])");
+  test::write_file(dir.path("m.json"), R"([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}])");
   auto r = run_officina("template render --template " + shell_quote(templates() + "/google-gemma-2-2b-it.jinja") +
                         " --messages " + shell_quote(dir.path("m.json")));
   EXPECT_EQ(r.code, 1);
@@ -67,11 +57,11 @@ TEST(TemplateCommand, TemplateRefusalExitsOneWithItsMessage) {
 
 TEST(TemplateCommand, BadInputGivesClearErrors) {
   test::TempDir dir;
-  write(dir.path("ok.json"), R"([{"role": "user", "content": "hi"}])");
-  write(dir.path("broken.json"), R"([{"role": "user", "content": )");
-  write(dir.path("object.json"), R"({"role": "user"})");
-  write(dir.path("bad.jinja"), "line 1\n{% for m in messages %}\n{{ m.content }\n");
-  write(dir.path("ok.jinja"), "{% for m in messages %}{{ m.content }}{% endfor %}");
+  test::write_file(dir.path("ok.json"), R"([{"role": "user", "content": "hi"}])");
+  test::write_file(dir.path("broken.json"), R"([{"role": "user", "content": )");
+  test::write_file(dir.path("object.json"), R"({"role": "user"})");
+  test::write_file(dir.path("bad.jinja"), "line 1\n{% for m in messages %}\n{{ m.content }\n");
+  test::write_file(dir.path("ok.jinja"), "{% for m in messages %}{{ m.content }}{% endfor %}");
   struct Case {
     std::string args, expected;
   };
@@ -98,7 +88,7 @@ TEST(TemplateCommand, BadInputGivesClearErrors) {
     EXPECT_NE(r.err.find(c.expected), std::string::npos) << r.err;
   }
   // An OpenAI request body works as the messages file.
-  write(dir.path("request.json"), R"({"model": "x", "messages": [{"role": "user", "content": "da body"}]})");
+  test::write_file(dir.path("request.json"), R"({"model": "x", "messages": [{"role": "user", "content": "da body"}]})");
   auto r = run_officina("template render --template " + shell_quote(dir.path("ok.jinja")) + " --messages " +
                         shell_quote(dir.path("request.json")));
   EXPECT_EQ(r.code, 0) << r.err;
@@ -115,10 +105,10 @@ TEST(TemplateCommand, ModelTemplatesAndFallbackAndConversion) {
   // A Hugging Face model's chat_template in tokenizer_config.json is used, and
   // survives conversion into GGUF as tokenizer.chat_template.
   std::filesystem::copy(test::conformance_path("models/tiny-gqa-hf"), dir.path("hf"));
-  auto config = nlohmann::ordered_json::parse(slurp(dir.path("hf/tokenizer_config.json")));
+  auto config = nlohmann::ordered_json::parse(test::read_file(dir.path("hf/tokenizer_config.json")));
   config["chat_template"] = "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}";
-  write(dir.path("hf/tokenizer_config.json"), config.dump());
-  write(dir.path("m.json"), R"([{"role": "user", "content": "Ciao"}])");
+  test::write_file(dir.path("hf/tokenizer_config.json"), config.dump());
+  test::write_file(dir.path("m.json"), R"([{"role": "user", "content": "Ciao"}])");
   auto hf = run_officina("template render -m " + shell_quote(dir.path("hf")) + " --messages " + shell_quote(dir.path("m.json")));
   ASSERT_EQ(hf.code, 0) << hf.err;
   EXPECT_EQ(hf.out, "<s>[user] Ciao\n");
@@ -133,7 +123,7 @@ TEST(TemplateCommand, ModelTemplatesAndFallbackAndConversion) {
 
 TEST(ChatCommand, KeepsHistoryAcrossTurnsAndResets) {
   test::TempDir dir;
-  write(dir.path("in.txt"), "Ciao\nCome va?\n/reset\nDi nuovo\n");
+  test::write_file(dir.path("in.txt"), "Ciao\nCome va?\n/reset\nDi nuovo\n");
   auto r = run_officina("chat -m " + shell_quote(test::conformance_path("models/tiny-gqa.gguf")) +
                         " -n 4 --temp 0 --system 'Sei breve.' --show-prompt < " + shell_quote(dir.path("in.txt")));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -155,7 +145,7 @@ TEST(ChatCommand, KeepsHistoryAcrossTurnsAndResets) {
 
 TEST(ChatCommand, LoraAdapterChangesTheReplies) {
   test::TempDir dir;
-  write(dir.path("in.txt"), "Ciao\n");
+  test::write_file(dir.path("in.txt"), "Ciao\n");
   const std::string base = "chat -m " + shell_quote(test::conformance_path("models/tiny-gqa.gguf")) + " -n 6 --temp 0";
   auto plain = run_officina(base + " < " + shell_quote(dir.path("in.txt")));
   auto adapted = run_officina(base + " --lora " + shell_quote(test::conformance_path("lora/tiny-gqa/adapter.gguf")) +

@@ -11,16 +11,10 @@
 namespace officina {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 TEST(ChatTemplateConformance, EveryCaseRendersByteIdentical) {
   const std::string dir = test::conformance_path("chat-templates");
-  auto cases = nlohmann::ordered_json::parse(read_file(dir + "/cases.json"));
+  auto cases = nlohmann::ordered_json::parse(test::read_file(dir + "/cases.json"));
   ASSERT_TRUE(cases.contains("results"));
   int rendered = 0, errors = 0;
   for (const auto& result : cases["results"]) {
@@ -28,7 +22,7 @@ TEST(ChatTemplateConformance, EveryCaseRendersByteIdentical) {
     const std::string case_name = result["case"];
     SCOPED_TRACE(template_name + " / " + case_name);
     const auto& conversation = cases["cases"][case_name];
-    auto tmpl = ChatTemplate::parse(read_file(dir + "/" + template_name), template_name);
+    auto tmpl = ChatTemplate::parse(test::read_file(dir + "/" + template_name), template_name);
     ASSERT_TRUE(tmpl) << tmpl.error().message;
     ChatRenderOptions options;
     options.add_generation_prompt = conversation.value("add_generation_prompt", false);
@@ -60,7 +54,7 @@ TEST(ChatTemplateConformance, EveryCaseRendersByteIdentical) {
 // The template's own refusal (raise_exception) surfaces with its message.
 TEST(ChatTemplateConformance, RaiseExceptionMessageIsKept) {
   const std::string dir = test::conformance_path("chat-templates");
-  auto tmpl = ChatTemplate::parse(read_file(dir + "/google-gemma-2-2b-it.jinja"), "gemma");
+  auto tmpl = ChatTemplate::parse(test::read_file(dir + "/google-gemma-2-2b-it.jinja"), "gemma");
   ASSERT_TRUE(tmpl);
   auto messages = nlohmann::ordered_json::parse(R"([{"role":"system","content":"x"},{"role":"user","content":"y"}])");
   auto text = tmpl->render(messages, nullptr, {});
