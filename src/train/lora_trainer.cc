@@ -148,21 +148,21 @@ void LoraTrainer::layer_forward(int64_t l, const float* x_in, float* x_out, Laye
   for (auto* v : {&st.tq, &st.tk, &st.tv, &st.to, &st.tg, &st.tu, &st.td}) size(*v, T * std::max<int64_t>(r, 1));
   const float eps = static_cast<float>(c.rms_eps), theta = static_cast<float>(c.rope_theta);
 
-  rms_norm_forward(x_in, f32(w.attn_norm), st.xn1.data(), st.rstd1.data(), T, dim, eps);
+  rms_norm_forward(x_in, f32(w.attn_norm), st.xn1.data(), st.rstd1.data(), T, dim, eps, pool_);
   linear_forward(w.wq, pair(LoraTarget::Q), st.xn1.data(), T, st.q.data(), st.tq.data());
   linear_forward(w.wk, pair(LoraTarget::K), st.xn1.data(), T, st.k.data(), st.tk.data());
   linear_forward(w.wv, pair(LoraTarget::V), st.xn1.data(), T, st.v.data(), st.tv.data());
-  rope_forward(st.q.data(), T, c.n_heads, c.head_dim, pos_.data(), theta);
-  rope_forward(st.k.data(), T, c.n_kv_heads, c.head_dim, pos_.data(), theta);
+  rope_forward(st.q.data(), T, c.n_heads, c.head_dim, pos_.data(), theta, pool_);
+  rope_forward(st.k.data(), T, c.n_kv_heads, c.head_dim, pos_.data(), theta, pool_);
   AttentionShape shape{T, c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window};
   attention_forward(shape, st.q.data(), st.k.data(), st.v.data(), seg_.empty() ? nullptr : seg_.data(),
                     st.probs.data(), st.attn.data(), pool_);
   linear_forward(w.wo, pair(LoraTarget::O), st.attn.data(), T, st.o.data(), st.to.data());
   for (int64_t i = 0; i < T * dim; ++i) st.x_mid[i] = x_in[i] + st.o[i];
-  rms_norm_forward(st.x_mid.data(), f32(w.ffn_norm), st.xn2.data(), st.rstd2.data(), T, dim, eps);
+  rms_norm_forward(st.x_mid.data(), f32(w.ffn_norm), st.xn2.data(), st.rstd2.data(), T, dim, eps, pool_);
   linear_forward(w.w_gate, pair(LoraTarget::Gate), st.xn2.data(), T, st.g.data(), st.tg.data());
   linear_forward(w.w_up, pair(LoraTarget::Up), st.xn2.data(), T, st.u.data(), st.tu.data());
-  swiglu_forward(st.g.data(), st.u.data(), st.h.data(), T * ffn);
+  swiglu_forward(st.g.data(), st.u.data(), st.h.data(), T * ffn, pool_);
   linear_forward(w.w_down, pair(LoraTarget::Down), st.h.data(), T, st.down.data(), st.td.data());
   for (int64_t i = 0; i < T * dim; ++i) x_out[i] = st.x_mid[i] + st.down[i];
 }
@@ -180,27 +180,27 @@ void LoraTrainer::layer_backward(int64_t l, LayerState& st, const float* d_out, 
   zeros(b.dh, T * ffn);
   linear_backward(w.w_down, pair(LoraTarget::Down), st.h.data(), st.td.data(), d_out, T, b.dh.data());
   zeros(b.dg, T * ffn), zeros(b.du, T * ffn);
-  swiglu_backward(st.g.data(), st.u.data(), b.dh.data(), b.dg.data(), b.du.data(), T * ffn);
+  swiglu_backward(st.g.data(), st.u.data(), b.dh.data(), b.dg.data(), b.du.data(), T * ffn, pool_);
   zeros(b.dxn2, T * dim);
   linear_backward(w.w_gate, pair(LoraTarget::Gate), st.xn2.data(), st.tg.data(), b.dg.data(), T, b.dxn2.data());
   linear_backward(w.w_up, pair(LoraTarget::Up), st.xn2.data(), st.tu.data(), b.du.data(), T, b.dxn2.data());
-  rms_norm_backward(st.x_mid.data(), f32(w.ffn_norm), st.rstd2.data(), b.dxn2.data(), b.d_mid.data(), T, dim);
+  rms_norm_backward(st.x_mid.data(), f32(w.ffn_norm), st.rstd2.data(), b.dxn2.data(), b.d_mid.data(), T, dim, pool_);
 
   zeros(b.dattn, T * qd);
   linear_backward(w.wo, pair(LoraTarget::O), st.attn.data(), st.to.data(), b.d_mid.data(), T, b.dattn.data());
   zeros(b.dq, T * qd), zeros(b.dk, T * kvd), zeros(b.dv, T * kvd);
   AttentionShape shape{T, c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window};
   attention_backward(shape, st.q.data(), st.k.data(), st.v.data(), st.probs.data(), b.dattn.data(), b.dq.data(),
-                     b.dk.data(), b.dv.data());
-  rope_backward(b.dq.data(), T, c.n_heads, c.head_dim, pos_.data(), theta);
-  rope_backward(b.dk.data(), T, c.n_kv_heads, c.head_dim, pos_.data(), theta);
+                     b.dk.data(), b.dv.data(), pool_);
+  rope_backward(b.dq.data(), T, c.n_heads, c.head_dim, pos_.data(), theta, pool_);
+  rope_backward(b.dk.data(), T, c.n_kv_heads, c.head_dim, pos_.data(), theta, pool_);
   zeros(b.dxn1, T * dim);
   linear_backward(w.wq, pair(LoraTarget::Q), st.xn1.data(), st.tq.data(), b.dq.data(), T, b.dxn1.data());
   linear_backward(w.wk, pair(LoraTarget::K), st.xn1.data(), st.tk.data(), b.dk.data(), T, b.dxn1.data());
   linear_backward(w.wv, pair(LoraTarget::V), st.xn1.data(), st.tv.data(), b.dv.data(), T, b.dxn1.data());
   std::copy_n(b.d_mid.data(), T * dim, d_in);
   const float* x_in = &x_[static_cast<size_t>(l * T * dim)];
-  rms_norm_backward(x_in, f32(w.attn_norm), st.rstd1.data(), b.dxn1.data(), d_in, T, dim);
+  rms_norm_backward(x_in, f32(w.attn_norm), st.rstd1.data(), b.dxn1.data(), d_in, T, dim, pool_);
 }
 
 double LoraTrainer::head(const TrainSequence& seq, bool backward, float loss_scale, int64_t* correct, float* d_x) {
@@ -221,14 +221,14 @@ double LoraTrainer::head(const TrainSequence& seq, bool backward, float loss_sca
   const float* x_last = &x_[static_cast<size_t>(c.n_layers * T * dim)];
   std::vector<float> xs(static_cast<size_t>(m * dim)), xn(static_cast<size_t>(m * dim)), rstd(static_cast<size_t>(m));
   for (int64_t i = 0; i < m; ++i) std::copy_n(x_last + rows[i] * dim, dim, &xs[i * dim]);
-  rms_norm_forward(xs.data(), f32(w.output_norm), xn.data(), rstd.data(), m, dim, static_cast<float>(c.rms_eps));
+  rms_norm_forward(xs.data(), f32(w.output_norm), xn.data(), rstd.data(), m, dim, static_cast<float>(c.rms_eps), pool_);
   logits_.resize(static_cast<size_t>(m * vocab));
   linear_forward(w.output, nullptr, xn.data(), m, logits_.data(), nullptr);
   double loss = cross_entropy_forward_backward(logits_.data(), targets.data(), m, vocab, loss_scale, correct, pool_);
   if (!backward) return loss;
   std::vector<float> dxn(static_cast<size_t>(m * dim), 0.0f), dxs(static_cast<size_t>(m * dim), 0.0f);
   linear_backward(w.output, nullptr, xn.data(), nullptr, logits_.data(), m, dxn.data());
-  rms_norm_backward(xs.data(), f32(w.output_norm), rstd.data(), dxn.data(), dxs.data(), m, dim);
+  rms_norm_backward(xs.data(), f32(w.output_norm), rstd.data(), dxn.data(), dxs.data(), m, dim, pool_);
   for (int64_t i = 0; i < m; ++i) std::copy_n(&dxs[i * dim], dim, d_x + rows[i] * dim);
   return loss;
 }

@@ -8,9 +8,22 @@
 #include "tensor/ops.h"
 
 namespace officina {
+namespace {
+// Runs fn(begin, end) over [0, n) split in contiguous ranges on the pool.
+template <class F>
+void for_ranges(ThreadPool* pool, int64_t n, F&& fn) {
+  if (!pool || n < 64) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  pool->parallel_for(n, [&](int64_t begin, int64_t end, int) { fn(begin, end); });
+}
+}  // namespace
 
-void rms_norm_forward(const float* x, const float* w, float* y, float* rstd, int64_t rows, int64_t dim, float eps) {
-  for (int64_t t = 0; t < rows; ++t) {
+void rms_norm_forward(const float* x, const float* w, float* y, float* rstd, int64_t rows, int64_t dim, float eps,
+                      ThreadPool* pool) {
+  for_ranges(pool, rows, [&](int64_t t0, int64_t t1) {
+  for (int64_t t = t0; t < t1; ++t) {
     const float* xr = x + t * dim;
     double ss = 0;
     for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
@@ -19,11 +32,13 @@ void rms_norm_forward(const float* x, const float* w, float* y, float* rstd, int
     float* yr = y + t * dim;
     for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * r * w[i];
   }
+  });
 }
 
 void rms_norm_backward(const float* x, const float* w, const float* rstd, const float* dy, float* dx, int64_t rows,
-                       int64_t dim) {
-  for (int64_t t = 0; t < rows; ++t) {
+                       int64_t dim, ThreadPool* pool) {
+  for_ranges(pool, rows, [&](int64_t t0, int64_t t1) {
+  for (int64_t t = t0; t < t1; ++t) {
     const float* xr = x + t * dim;
     const float* dyr = dy + t * dim;
     const float r = rstd[t];
@@ -33,28 +48,41 @@ void rms_norm_backward(const float* x, const float* w, const float* rstd, const 
     float* dxr = dx + t * dim;
     for (int64_t i = 0; i < dim; ++i) dxr[i] += w[i] * dyr[i] * r - xr[i] * c;
   }
+  });
 }
 
-void rope_forward(float* x, int64_t rows, int64_t heads, int64_t head_dim, const int32_t* pos, float theta) {
-  for (int64_t t = 0; t < rows; ++t)
-    for (int64_t h = 0; h < heads; ++h) rope_interleaved(x + (t * heads + h) * head_dim, head_dim, pos[t], theta);
+void rope_forward(float* x, int64_t rows, int64_t heads, int64_t head_dim, const int32_t* pos, float theta,
+                  ThreadPool* pool) {
+  for_ranges(pool, rows, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t h = 0; h < heads; ++h) rope_interleaved(x + (t * heads + h) * head_dim, head_dim, pos[t], theta);
+  });
 }
 
-void rope_backward(float* dx, int64_t rows, int64_t heads, int64_t head_dim, const int32_t* pos, float theta) {
+void rope_backward(float* dx, int64_t rows, int64_t heads, int64_t head_dim, const int32_t* pos, float theta,
+                   ThreadPool* pool) {
   // A rotation's transpose is the rotation by the opposite angle.
-  for (int64_t t = 0; t < rows; ++t)
-    for (int64_t h = 0; h < heads; ++h) rope_interleaved(dx + (t * heads + h) * head_dim, head_dim, -int64_t{pos[t]}, theta);
+  for_ranges(pool, rows, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t h = 0; h < heads; ++h)
+        rope_interleaved(dx + (t * heads + h) * head_dim, head_dim, -int64_t{pos[t]}, theta);
+  });
 }
 
-void swiglu_forward(const float* g, const float* u, float* h, int64_t n) { swiglu(g, u, h, n); }
+void swiglu_forward(const float* g, const float* u, float* h, int64_t n, ThreadPool* pool) {
+  for_ranges(pool, n, [&](int64_t a, int64_t b) { swiglu(g + a, u + a, h + a, b - a); });
+}
 
-void swiglu_backward(const float* g, const float* u, const float* dh, float* dg, float* du, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
+void swiglu_backward(const float* g, const float* u, const float* dh, float* dg, float* du, int64_t n,
+                     ThreadPool* pool) {
+  for_ranges(pool, n, [&](int64_t a, int64_t b) {
+  for (int64_t i = a; i < b; ++i) {
     const float sig = 1.0f / (1.0f + std::exp(-g[i]));
     const float silu = g[i] * sig;
     du[i] = dh[i] * silu;
     dg[i] = dh[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
   }
+  });
 }
 
 namespace {
@@ -110,7 +138,7 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
 }
 
 void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v, const float* probs,
-                        const float* dout, float* dq, float* dk, float* dv) {
+                        const float* dout, float* dq, float* dk, float* dv, ThreadPool* pool) {
   const int64_t T = s.rows, hd = s.head_dim, q_dim = s.heads * hd, kv_dim = s.kv_heads * hd;
   const int64_t group = s.heads / s.kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -122,14 +150,16 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
     const float* p = probs + h * T * T;
     // dP = dO · Vᵀ, then dS = P ⊙ (dP - rowsum(P ⊙ dP)), scaled for S = scale·QKᵀ.
     gemm_f32(Transpose::No, Transpose::Yes, T, T, hd, 1.0f, dout + h * hd, q_dim, v + kvh * hd, kv_dim, 0.0f, ds.data(), T);
-    for (int64_t t = 0; t < T; ++t) {
-      float* row = ds.data() + t * T;
-      const float* prow = p + t * T;
-      float dot = 0;
-      for (int64_t j = 0; j <= t; ++j) dot += prow[j] * row[j];
-      for (int64_t j = 0; j <= t; ++j) row[j] = prow[j] * (row[j] - dot) * scale;
-      std::fill(row + t + 1, row + T, 0.0f);
-    }
+    for_ranges(pool, T, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        float* row = ds.data() + t * T;
+        const float* prow = p + t * T;
+        float dot = 0;
+        for (int64_t j = 0; j <= t; ++j) dot += prow[j] * row[j];
+        for (int64_t j = 0; j <= t; ++j) row[j] = prow[j] * (row[j] - dot) * scale;
+        std::fill(row + t + 1, row + T, 0.0f);
+      }
+    });
     gemm_f32(Transpose::No, Transpose::No, T, hd, T, 1.0f, ds.data(), T, k + kvh * hd, kv_dim, 0.0f, dq + h * hd, q_dim);
     gemm_f32(Transpose::Yes, Transpose::No, T, hd, T, 1.0f, ds.data(), T, q + h * hd, q_dim, 1.0f, dk + kvh * hd, kv_dim);
     gemm_f32(Transpose::Yes, Transpose::No, T, hd, T, 1.0f, p, T, dout + h * hd, q_dim, 1.0f, dv + kvh * hd, kv_dim);
