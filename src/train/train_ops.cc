@@ -51,22 +51,71 @@ void rms_norm_backward(const float* x, const float* w, const float* rstd, const 
   });
 }
 
+namespace {
+// cos/sin of pos * theta^(-2i/d) for every position up to the longest seen,
+// computed as tensor/ops.cc does (in double), kept across calls: training
+// rotates the same positions in every layer, forward and backward.
+struct RopeTable {
+  int64_t head_dim = -1;
+  float theta = 0.0f;
+  int64_t positions = 0;
+  std::vector<float> cos, sin;  // [positions, head_dim / 2]
+};
+
+const RopeTable& rope_table(int64_t head_dim, float theta, int64_t positions) {
+  thread_local RopeTable table;
+  if (table.head_dim != head_dim || table.theta != theta || table.positions < positions) {
+    const int64_t pairs = head_dim / 2;
+    table.cos.resize(static_cast<size_t>(positions * pairs));
+    table.sin.resize(static_cast<size_t>(positions * pairs));
+    for (int64_t p = 0; p < positions; ++p)
+      for (int64_t i = 0; i < pairs; ++i) {
+        const double freq = std::pow(static_cast<double>(theta), -2.0 * static_cast<double>(i) / static_cast<double>(head_dim));
+        const double angle = static_cast<double>(p) * freq;
+        table.cos[static_cast<size_t>(p * pairs + i)] = static_cast<float>(std::cos(angle));
+        table.sin[static_cast<size_t>(p * pairs + i)] = static_cast<float>(std::sin(angle));
+      }
+    table.head_dim = head_dim;
+    table.theta = theta;
+    table.positions = positions;
+  }
+  return table;
+}
+
+// direction +1 rotates by the angle, -1 by its opposite (the transpose).
+void rope_apply(float* x, int64_t rows, int64_t heads, int64_t head_dim, const int32_t* pos, float theta,
+                float direction, ThreadPool* pool) {
+  int64_t max_pos = 0;
+  for (int64_t t = 0; t < rows; ++t) max_pos = std::max<int64_t>(max_pos, pos[t]);
+  const RopeTable& table = rope_table(head_dim, theta, max_pos + 1);
+  const int64_t pairs = head_dim / 2;
+  for_ranges(pool, rows, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* c = &table.cos[static_cast<size_t>(pos[t] * pairs)];
+      const float* sn = &table.sin[static_cast<size_t>(pos[t] * pairs)];
+      for (int64_t h = 0; h < heads; ++h) {
+        float* v = x + (t * heads + h) * head_dim;
+        for (int64_t i = 0; i < pairs; ++i) {
+          const float s = direction * sn[i];
+          const float x0 = v[2 * i], x1 = v[2 * i + 1];
+          v[2 * i] = x0 * c[i] - x1 * s;
+          v[2 * i + 1] = x0 * s + x1 * c[i];
+        }
+      }
+    }
+  });
+}
+}  // namespace
+
 void rope_forward(float* x, int64_t rows, int64_t heads, int64_t head_dim, const int32_t* pos, float theta,
                   ThreadPool* pool) {
-  for_ranges(pool, rows, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
-      for (int64_t h = 0; h < heads; ++h) rope_interleaved(x + (t * heads + h) * head_dim, head_dim, pos[t], theta);
-  });
+  rope_apply(x, rows, heads, head_dim, pos, theta, 1.0f, pool);
 }
 
 void rope_backward(float* dx, int64_t rows, int64_t heads, int64_t head_dim, const int32_t* pos, float theta,
                    ThreadPool* pool) {
   // A rotation's transpose is the rotation by the opposite angle.
-  for_ranges(pool, rows, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
-      for (int64_t h = 0; h < heads; ++h)
-        rope_interleaved(dx + (t * heads + h) * head_dim, head_dim, -int64_t{pos[t]}, theta);
-  });
+  rope_apply(dx, rows, heads, head_dim, pos, theta, -1.0f, pool);
 }
 
 void swiglu_forward(const float* g, const float* u, float* h, int64_t n, ThreadPool* pool) {
