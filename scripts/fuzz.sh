@@ -25,6 +25,7 @@ for target in build-fuzz/fuzz/*_fuzz; do
             head -c 65536 "$f" > "$corpus/seed-$(basename "$f")"; done ;;
     safetensors) cp "$conformance"/lora/tiny-gqa/*.safetensors "$corpus/" ;;
     tokenizer_json) head -c 200000 "$conformance/models/tiny-gqa-hf/tokenizer.json" > "$corpus/seed-tokenizer.json" ;;
+    jinja_template) cp "$conformance"/chat-templates/*.jinja "$corpus/" ;;
     # grammar, json_schema: seeds only from fuzz/seeds/<name>/ (below)
   esac
   if [ -d "fuzz/seeds/$name" ]; then cp fuzz/seeds/"$name"/* "$corpus/" 2>/dev/null || true; fi
