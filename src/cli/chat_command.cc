@@ -26,6 +26,7 @@ struct ChatArgs {
   int64_t ctx = 0;
   int threads = 0;
   bool show_prompt = false;
+  bool no_prefix_reuse = false;
   SamplingParams sampling;
 };
 
@@ -58,6 +59,9 @@ void run_chat(const ChatArgs& a) {
     std::fprintf(stderr, "officina chat · %s · template: %s · /reset clears, /exit quits\n", model.name().c_str(),
                  tmpl->origin.c_str());
   nlohmann::ordered_json history = nlohmann::ordered_json::array();
+  // What the cache slot holds: the last prompt and reply. A new turn's prompt
+  // starts with most of it, so only the new part is prefilled.
+  std::vector<int32_t> cached;
   auto reset = [&] {
     history = nlohmann::ordered_json::array();
     if (!a.system.empty()) history.push_back({{"role", "system"}, {"content", a.system}});
@@ -87,6 +91,9 @@ void run_chat(const ChatArgs& a) {
       return report(Error{fmt::format("chat: the conversation has {} tokens and fills the context of {}; /reset "
                                       "or raise --ctx", prompt.size(), ctx)});
     gen.max_tokens = std::min<int64_t>(a.n, ctx - static_cast<int64_t>(prompt.size()) - 1);
+    size_t common = 0;
+    while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) ++common;
+    gen.reuse_prefix = a.no_prefix_reuse ? 0 : static_cast<int64_t>(common);
     auto result = generate(transformer, *cache, 0, prompt, gen, [](std::string_view piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
@@ -96,6 +103,11 @@ void run_chat(const ChatArgs& a) {
     std::fflush(stdout);
     if (!result) return report(result.error());
     history.push_back({{"role", "assistant"}, {"content", result->text}});
+    cached = prompt;
+    cached.insert(cached.end(), result->tokens.begin(), result->tokens.end());
+    if (a.show_prompt)
+      std::fprintf(stderr, "[reused %lld of %lld prompt tokens]\n", static_cast<long long>(result->reused_tokens),
+                   static_cast<long long>(result->prompt_tokens));
   }
 }
 }  // namespace
@@ -119,6 +131,7 @@ void add_chat_command(CLI::App& app) {
   cmd->add_option("-t,--threads", a->threads, "threads (default: all cores)");
   cmd->add_option("-c,--ctx", a->ctx, "context size (default: the model's, at most 4096)");
   cmd->add_flag("--show-prompt", a->show_prompt, "print each rendered prompt to stderr");
+  cmd->add_flag("--no-prefix-reuse", a->no_prefix_reuse, "prefill every turn's whole prompt (no KV-cache reuse)");
   cmd->callback([a] { run_chat(*a); });
 }
 

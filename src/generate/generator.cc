@@ -29,13 +29,17 @@ Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_
   const Tokenizer& tokenizer = transformer.model().tokenizer();
   GenerateResult result;
   result.prompt_tokens = static_cast<int64_t>(prompt.size());
-  cache.clear(slot);
+  const int64_t reuse = std::clamp<int64_t>(options.reuse_prefix, 0,
+                                            std::min<int64_t>(cache.length(slot), static_cast<int64_t>(prompt.size()) - 1));
+  if (reuse > 0) cache.set_length(slot, reuse);
+  else cache.clear(slot);
+  result.reused_tokens = reuse;
 
   std::vector<float> logits;
   std::vector<BatchRow> rows;
   auto t0 = Clock::now();
   const int64_t chunk = std::max<int64_t>(1, options.prefill_chunk);
-  for (int64_t start = 0; start < static_cast<int64_t>(prompt.size()); start += chunk) {
+  for (int64_t start = reuse; start < static_cast<int64_t>(prompt.size()); start += chunk) {
     int64_t end = std::min<int64_t>(start + chunk, static_cast<int64_t>(prompt.size()));
     rows.clear();
     for (int64_t i = start; i < end; ++i)

@@ -31,6 +31,11 @@ struct GenerateOptions {
   bool stop_at_end_of_generation = true;
   int64_t prefill_chunk = 256;  // prompt rows per forward call
   int32_t adapter = -1;         // index into the transformer's adapters (-1: base model)
+  // Leading prompt tokens whose keys/values the slot already holds from an
+  // earlier call (the caller vouches they are the same tokens, at the same
+  // positions, with the same adapter): their prefill is skipped. Clamped to
+  // what the slot holds and to prompt size - 1; 0 = prefill everything.
+  int64_t reuse_prefix = 0;
   // Output held to this grammar (null: free text). Must outlive the call.
   const Grammar* grammar = nullptr;
   // The vocabulary trie for the grammar; built from the model's tokenizer
@@ -46,6 +51,7 @@ struct GenerateResult {
   std::string text;
   FinishReason finish = FinishReason::Length;
   int64_t prompt_tokens = 0;
+  int64_t reused_tokens = 0;  // prompt tokens taken from the cache (reuse_prefix)
   double prompt_seconds = 0;
   double generate_seconds = 0;
   int64_t grammar_masked_steps = 0;  // steps that needed the full token mask

@@ -143,6 +143,24 @@ TEST(ChatCommand, KeepsHistoryAcrossTurnsAndResets) {
   EXPECT_NE(prompts[2].find("Di nuovo"), std::string::npos);
 }
 
+TEST(ChatCommand, LaterTurnsReuseTheCachedPrefixWithTheSameReplies) {
+  test::TempDir dir;
+  test::write_file(dir.path("in.txt"), "Ciao\nCome va?\nE la pressa 3?\n");
+  const std::string base = "chat -m " + shell_quote(test::conformance_path("models/tiny-gqa.gguf")) +
+                           " -n 5 --temp 0 --system 'Sei breve.' --show-prompt < " + shell_quote(dir.path("in.txt"));
+  auto reused = run_officina(base);
+  auto fresh = run_officina(base + " --no-prefix-reuse");
+  ASSERT_EQ(reused.code, 0) << reused.err;
+  ASSERT_EQ(fresh.code, 0) << fresh.err;
+  EXPECT_EQ(reused.out, fresh.out);  // greedy replies identical either way
+  EXPECT_NE(reused.err.find("[reused 0 of"), std::string::npos) << reused.err;  // first turn
+  // Later turns take most of their prompt from the cache.
+  size_t second = reused.err.find("[reused ", reused.err.find("[reused ") + 1);
+  ASSERT_NE(second, std::string::npos);
+  EXPECT_NE(reused.err.substr(second, 10), "[reused 0 ");
+  EXPECT_EQ(fresh.err.find("[reused 1"), std::string::npos);
+}
+
 TEST(ChatCommand, LoraAdapterChangesTheReplies) {
   test::TempDir dir;
   test::write_file(dir.path("in.txt"), "Ciao\n");
