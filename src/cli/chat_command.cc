@@ -1,4 +1,5 @@
-// officina chat -m MODEL [--system TEXT] [--chat-template FILE] [--lora PATH[:SCALE]] [-n N] [sampling]
+// officina chat -m MODEL [--system TEXT] [--chat-template FILE] [--lora PATH[:SCALE]] [--tools FILE.json
+//               [--tool-choice auto|none|required|NAME]] [-n N] [sampling]
 // An interactive conversation on the terminal: each line read from stdin is
 // a user turn; the model's reply streams back and joins the history, which
 // is rendered with the model's chat template every turn. "/reset" forgets
@@ -14,13 +15,15 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "generate/generator.h"
+#include "base/mapped_file.h"
 #include "model/model_chat_template.h"
+#include "text/tool_call_grammar.h"
 
 namespace officina::cli {
 
 namespace {
 struct ChatArgs {
-  std::string model, system, template_file, template_name;
+  std::string model, system, template_file, template_name, tools_file, tool_choice = "auto";
   std::vector<std::string> lora;
   int64_t n = 512;
   int64_t ctx = 0;
@@ -54,6 +57,30 @@ void run_chat(const ChatArgs& a) {
   gen.max_tokens = a.n;
   gen.sampling = a.sampling;
 
+  // Tools: rendered through the template; replies are read for tool calls in
+  // the template's format; "required" or a tool name holds the reply to a call
+  // with schema-valid arguments.
+  nlohmann::ordered_json tools;
+  const ToolCallFormat format = detect_tool_call_format(tmpl->tmpl.source());
+  std::optional<Grammar> tool_grammar;
+  if (!a.tools_file.empty()) {
+    auto text = read_text_file(a.tools_file, 16u << 20);
+    if (!text) return report(text.error());
+    tools = nlohmann::ordered_json::parse(*text, nullptr, false);
+    if (tools.is_discarded() || !tools.is_array())
+      return report(Error{fmt::format("--tools {}: expected a JSON array of tool definitions", a.tools_file)});
+    if (a.tool_choice != "auto" && a.tool_choice != "none") {
+      auto gbnf = tool_call_gbnf(format, tools, a.tool_choice == "required" ? "" : a.tool_choice);
+      if (!gbnf) return report(gbnf.error());
+      auto grammar = Grammar::parse(*gbnf, "tool-call grammar");
+      if (!grammar) return report(grammar.error());
+      tool_grammar = std::move(*grammar);
+      gen.grammar = &*tool_grammar;
+    }
+  } else if (a.tool_choice != "auto") {
+    return report(Error{"--tool-choice needs --tools FILE.json"});
+  }
+
   const bool interactive = isatty(STDIN_FILENO);
   if (interactive)
     std::fprintf(stderr, "officina chat · %s · template: %s · /reset clears, /exit quits\n", model.name().c_str(),
@@ -81,7 +108,7 @@ void run_chat(const ChatArgs& a) {
     }
     if (line.empty()) continue;
     history.push_back({{"role", "user"}, {"content", line}});
-    auto prompt_text = tmpl->tmpl.render(history, nullptr, options);
+    auto prompt_text = tmpl->tmpl.render(history, a.tool_choice == "none" ? nlohmann::ordered_json() : tools, options);
     if (!prompt_text) return report(prompt_text.error());
     if (a.show_prompt) std::fprintf(stderr, "[prompt]\n%s\n[/prompt]\n", prompt_text->c_str());
     std::vector<int32_t> prompt = tok.encode(*prompt_text, false, /*parse_special=*/true);
@@ -102,7 +129,24 @@ void run_chat(const ChatArgs& a) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
     if (!result) return report(result.error());
-    history.push_back({{"role", "assistant"}, {"content", result->text}});
+    if (result->finish == FinishReason::Length && gen.max_tokens < a.n)
+      std::fprintf(stderr, "note: the reply was cut at %lld tokens because the context of %lld is full (raise --ctx)\n",
+                   static_cast<long long>(gen.max_tokens), static_cast<long long>(ctx));
+    AssistantReply reply;
+    if (!tools.is_null() && a.tool_choice != "none") reply = parse_tool_calls(result->text, format);
+    if (reply.tool_calls.empty()) {
+      history.push_back({{"role", "assistant"}, {"content", result->text}});
+    } else {
+      nlohmann::ordered_json calls = nlohmann::ordered_json::array();
+      for (const auto& call : reply.tool_calls) {
+        std::printf("[tool call] %s %s\n", call.name.c_str(), call.arguments.c_str());
+        calls.push_back({{"id", call.id},
+                         {"type", "function"},
+                         {"function", {{"name", call.name}, {"arguments", nlohmann::ordered_json::parse(call.arguments)}}}});
+      }
+      std::fflush(stdout);
+      history.push_back({{"role", "assistant"}, {"content", reply.content}, {"tool_calls", calls}});
+    }
     cached = prompt;
     cached.insert(cached.end(), result->tokens.begin(), result->tokens.end());
     if (a.show_prompt)
@@ -120,6 +164,9 @@ void add_chat_command(CLI::App& app) {
   cmd->add_option("--system", a->system, "a system message that opens the conversation");
   cmd->add_option("--chat-template", a->template_file, "a Jinja template file instead of the model's");
   cmd->add_option("--template-name", a->template_name, "a named template of the model (e.g. tool_use)");
+  cmd->add_option("--tools", a->tools_file, "OpenAI tool definitions (JSON array) offered to the model");
+  cmd->add_option("--tool-choice", a->tool_choice, "auto, none, required, or a tool name (a call held to its schema)")
+      ->capture_default_str();
   cmd->add_option("--lora", a->lora, "apply a LoRA adapter: PEFT dir or GGUF, PATH[:SCALE] (repeatable)");
   cmd->add_option("-n,--n-predict", a->n, "most tokens per reply")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--temp", s.temperature, "temperature (0: greedy)")->capture_default_str();

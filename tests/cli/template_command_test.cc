@@ -161,6 +161,28 @@ TEST(ChatCommand, LaterTurnsReuseTheCachedPrefixWithTheSameReplies) {
   EXPECT_EQ(fresh.err.find("[reused 1"), std::string::npos);
 }
 
+TEST(ChatCommand, RequiredToolCallIsPrintedWithValidArguments) {
+  test::TempDir dir;
+  test::write_file(dir.path("in.txt"), "Stato della pressa 3?\n");
+  test::write_file(dir.path("tools.json"), R"([{"type": "function", "function": {"name": "get_machine_status",
+    "parameters": {"type": "object", "properties": {"machine_id": {"type": "string", "enum": ["press-1", "press-3"]}},
+    "required": ["machine_id"], "additionalProperties": false}}}])");
+  auto r = run_officina("chat -m " + shell_quote(test::conformance_path("models/tiny-gqa.gguf")) + " -n 300 -c 1024 --seed 4" +
+                        " --tools " + shell_quote(dir.path("tools.json")) + " --tool-choice get_machine_status --show-prompt < " +
+                        shell_quote(dir.path("in.txt")));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("<tools>"), std::string::npos) << r.err;  // rendered through the (ChatML fallback) template
+  size_t at = r.out.find("[tool call] get_machine_status ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  std::string args = r.out.substr(at + 31, r.out.find('\n', at) - at - 31);
+  auto parsed = nlohmann::json::parse(args);
+  EXPECT_TRUE(parsed["machine_id"] == "press-1" || parsed["machine_id"] == "press-3") << args;
+  auto bad = run_officina("chat -m " + shell_quote(test::conformance_path("models/tiny-gqa.gguf")) +
+                          " --tool-choice required < /dev/null");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("--tools"), std::string::npos);
+}
+
 TEST(ChatCommand, LoraAdapterChangesTheReplies) {
   test::TempDir dir;
   test::write_file(dir.path("in.txt"), "Ciao\n");
