@@ -14,6 +14,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/generation_options.h"
 #include "generate/generator.h"
 #include "base/mapped_file.h"
 #include "model/model_chat_template.h"
@@ -50,10 +51,7 @@ void run_chat(const ChatArgs& a) {
   ThreadPool pool(a.threads);
   Transformer transformer(model, pool);
   GenerateOptions gen;
-  if (*adapter) {
-    transformer.set_adapters({&**adapter});
-    gen.adapter = 0;
-  }
+  use_adapter(*adapter, transformer, gen);
   gen.max_tokens = a.n;
   gen.sampling = a.sampling;
 
@@ -169,12 +167,7 @@ void add_chat_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--lora", a->lora, "apply a LoRA adapter: PEFT dir or GGUF, PATH[:SCALE] (repeatable)");
   cmd->add_option("-n,--n-predict", a->n, "most tokens per reply")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--temp", s.temperature, "temperature (0: greedy)")->capture_default_str();
-  cmd->add_option("--top-k", s.top_k, "keep the K most likely tokens (0: all)")->capture_default_str();
-  cmd->add_option("--top-p", s.top_p, "nucleus sampling mass")->capture_default_str();
-  cmd->add_option("--min-p", s.min_p, "drop tokens below this fraction of the best")->capture_default_str();
-  cmd->add_option("--repeat-penalty", s.repeat_penalty, "penalty for recent tokens (1: off)")->capture_default_str();
-  cmd->add_option("-s,--seed", s.seed, "random seed")->capture_default_str();
+  add_sampling_options(cmd, s);
   cmd->add_option("-t,--threads", a->threads, "threads (default: all cores)");
   cmd->add_option("-c,--ctx", a->ctx, "context size (default: the model's, at most 4096)");
   cmd->add_flag("--show-prompt", a->show_prompt, "print each rendered prompt to stderr");

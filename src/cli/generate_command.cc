@@ -8,6 +8,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/generation_options.h"
 #include "base/mapped_file.h"
 #include "generate/generator.h"
 #include "text/json_schema_grammar.h"
@@ -55,10 +56,7 @@ void run_generate(const GenerateArgs& a) {
   ThreadPool pool(a.threads);
   Transformer transformer(model, pool);
   GenerateOptions options;
-  if (*adapter) {
-    transformer.set_adapters({&**adapter});
-    options.adapter = 0;
-  }
+  use_adapter(*adapter, transformer, options);
   options.max_tokens = a.n;
   options.sampling = a.sampling;
   options.stop_at_end_of_generation = !a.ignore_eos;
@@ -93,15 +91,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("-m,--model", a->model, "a .gguf file or a Hugging Face directory")->required();
   cmd->add_option("-p,--prompt", a->prompt, "the prompt")->required();
   cmd->add_option("-n,--n-predict", a->n, "tokens to generate")->capture_default_str()->check(CLI::Range(0, 1 << 20));
-  cmd->add_option("--temp", s.temperature, "temperature (0: greedy)")->capture_default_str();
-  cmd->add_option("--top-k", s.top_k, "keep the K most likely tokens (0: all)")->capture_default_str();
-  cmd->add_option("--top-p", s.top_p, "nucleus sampling mass")->capture_default_str();
-  cmd->add_option("--min-p", s.min_p, "drop tokens below this fraction of the best")->capture_default_str();
-  cmd->add_option("--repeat-penalty", s.repeat_penalty, "penalty for recent tokens (1: off)")->capture_default_str();
-  cmd->add_option("--repeat-last-n", s.repeat_last_n, "how many recent tokens are penalised")->capture_default_str();
-  cmd->add_option("--presence-penalty", s.presence_penalty, "OpenAI-style presence penalty")->capture_default_str();
-  cmd->add_option("--frequency-penalty", s.frequency_penalty, "OpenAI-style frequency penalty")->capture_default_str();
-  cmd->add_option("-s,--seed", s.seed, "random seed (same seed, same text)")->capture_default_str();
+  add_sampling_options(cmd, s);
   cmd->add_option("--lora", a->lora, "apply a LoRA adapter: PEFT dir or GGUF, PATH[:SCALE] (repeatable)");
   cmd->add_option("-t,--threads", a->threads, "threads (default: all cores)");
   cmd->add_option("-c,--ctx", a->ctx, "context size (default: prompt + n)");
