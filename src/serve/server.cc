@@ -487,7 +487,8 @@ void Server::Impl::routes() {
       const auto t0 = Clock::now();
       if (authorised(req, res)) handler(req, res);
       if (!res.is_chunked_content_provider_)  // streams count themselves when they end
-        metrics.count_request(endpoint, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
+        metrics.count_request(endpoint, res.status == -1 ? 200 : res.status,
+                              std::chrono::duration<double>(Clock::now() - t0).count());
     };
   };
   http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {

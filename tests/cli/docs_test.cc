@@ -2,9 +2,13 @@
 // order, with $MODELS and $OUT substituted: the documented examples work.
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "base/mapped_file.h"
 #include "test_util.h"
@@ -22,7 +26,8 @@ std::vector<std::string> doc_commands(const std::string& text) {
       in_sh = !in_sh && line == "```sh";
       continue;
     }
-    if (in_sh && line.starts_with("officina ")) out.push_back(line);
+    // `officina serve` runs until stopped: ServerExamplesRun starts it.
+    if (in_sh && line.starts_with("officina ") && !line.starts_with("officina serve ")) out.push_back(line);
   }
   return out;
 }
@@ -62,6 +67,13 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
+std::string substitute(const std::string& c, const std::string& out) {
+  std::string cmd = replace_all(c, "$MODELS", test::conformance_path("models"));
+  cmd = replace_all(cmd, "$TEMPLATES", test::conformance_path("chat-templates"));
+  cmd = replace_all(cmd, "$EXAMPLES", std::string(OFFICINA_SOURCE_DIR) + "/examples");
+  return replace_all(cmd, "$OUT", out);
+}
+
 void run_doc(const std::string& doc, size_t min_commands) {
   auto text = read_text_file(std::string(OFFICINA_SOURCE_DIR) + "/" + doc);
   ASSERT_TRUE(text) << text.error().message;
@@ -81,6 +93,77 @@ void run_doc(const std::string& doc, size_t min_commands) {
     int status = std::system(cmd.c_str());
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << doc << ": " << c;
   }
+}
+
+// docs/server.md: the setup commands, then `officina serve` on a free port,
+// then every curl line of its ```sh blocks against it.
+TEST(Docs, ServerExamplesRun) {
+  auto text = read_text_file(std::string(OFFICINA_SOURCE_DIR) + "/docs/server.md");
+  ASSERT_TRUE(text) << text.error().message;
+  test::TempDir out;
+  for (const std::string& c : doc_commands(*text)) {
+    const std::string cmd = test::officina_binary() + substitute(c, out.path()).substr(8) + " > /dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << c;
+  }
+  std::string serve;
+  std::vector<std::string> curls;
+  {
+    std::istringstream in(*text);
+    std::string line;
+    bool in_sh = false;
+    while (std::getline(in, line)) {
+      if (line.starts_with("```")) {
+        in_sh = !in_sh && line == "```sh";
+        continue;
+      }
+      if (in_sh && line.starts_with("officina serve ")) serve = line;
+      if (in_sh && line.starts_with("curl ")) curls.push_back(line);
+    }
+  }
+  ASSERT_FALSE(serve.empty());
+  ASSERT_GE(curls.size(), 10u);
+  serve = replace_all(substitute(serve, out.path()), "--port 8080", "--port 0");
+  const std::string log = out.path("serve.log");
+  const std::string start = test::officina_binary() + serve.substr(8) + " -t 1 > " + log + " 2>&1 & echo $! > " +
+                            out.path("serve.pid");
+  ASSERT_EQ(std::system(start.c_str()), 0);
+  std::string port;
+  for (int i = 0; i < 300 && port.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto l = read_text_file(log);
+    const std::string marker = "listening on http://127.0.0.1:";
+    if (l && l->find(marker) != std::string::npos) {
+      port = l->substr(l->find(marker) + marker.size());
+      port = port.substr(0, port.find_first_not_of("0123456789"));
+    }
+  }
+  ASSERT_FALSE(port.empty()) << "the server did not start";
+  for (const std::string& c : curls) {
+    const std::string cmd = replace_all(substitute(c, out.path()), "127.0.0.1:8080", "127.0.0.1:" + port) + " > " +
+                            out.path("curl.out");
+    const int status = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << c;
+    auto body = read_text_file(out.path("curl.out"));
+    ASSERT_TRUE(body.has_value());
+    if (c.find("\"stream\": true") != std::string::npos) {
+      EXPECT_NE(body->find("data: [DONE]"), std::string::npos) << *body;
+    } else if (c.find("/metrics") != std::string::npos) {
+      EXPECT_NE(body->find("officina_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"} 4"),
+                std::string::npos)
+          << *body;
+    } else {
+      auto json = nlohmann::json::parse(*body, nullptr, false);
+      EXPECT_FALSE(json.is_discarded()) << c << "\n" << *body;
+      EXPECT_FALSE(json.contains("error")) << *body;
+      if (c.find("json_schema") != std::string::npos && json.contains("choices")) {
+        auto value = nlohmann::json::parse(json["choices"][0]["message"]["content"].get<std::string>(), nullptr, false);
+        EXPECT_TRUE(value.is_object() && value.contains("id") && value.contains("running")) << *body;
+      }
+      if (c.find("tool_choice") != std::string::npos && json.contains("choices"))
+        EXPECT_EQ(json["choices"][0]["message"]["tool_calls"][0]["function"]["name"], "get_oee") << *body;
+    }
+  }
+  std::system(("kill $(cat " + out.path("serve.pid") + ")").c_str());
 }
 
 TEST(Docs, EngineExamplesRun) { run_doc("docs/engine.md", 10); }
