@@ -23,6 +23,26 @@ step "Chat template: render a conversation with tools (Qwen 2.5 template)" bash 
 step "Generation held to a JSON schema" "$bin" generate -m "$models/tiny-mha.gguf" -p "Stato:" --json-schema examples/chat/status-schema.json -n 120 --seed 3
 step "Fine-tune a LoRA adapter on plant Q&A (tiny model, 30 steps)" "$bin" finetune -m "$models/tiny-gqa.gguf" --data examples/finetune/plant-qa.jsonl --out "$out/plant-adapter" --rank 8 --alpha 16 --steps 30 --batch-size 2 --lr 5e-3 --seq-len 160 --val-split 0.2 --eval-every 10 --seed 1
 step "Generate with the adapter" "$bin" generate -m "$models/tiny-gqa.gguf" --lora "$out/plant-adapter" -p "Stato della pressa 3?" -n 16 --temp 0
+serve_demo() {
+  # Serve the base model with the fine-tuned adapter; ask both over the OpenAI API.
+  local key=sk-demo-0123456789abcdef log="$out/serve.log"
+  "$bin" serve -m "$models/tiny-gqa.gguf" --adapter plant="$out/plant-adapter" --api-key "$key" --port 0 -t 2 >"$log" 2>&1 &
+  local pid=$! port=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$log")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  for model in tiny-gqa plant; do
+    echo "POST /v1/chat/completions model=$model"
+    curl -sf "http://127.0.0.1:$port/v1/chat/completions" -H "Authorization: Bearer $key" \
+      -d "{\"model\": \"$model\", \"messages\": [{\"role\": \"user\", \"content\": \"Stato della pressa 3?\"}], \"max_tokens\": 16, \"temperature\": 0}"
+    echo
+  done
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+}
+step "Serve the model and the fine-tuned adapter over the OpenAI API" serve_demo
 step "A random 4-layer model with the same vocabulary" "$bin" model init --dim 128 --layers 4 --heads 4 --kv-heads 2 --ffn 384 --vocab-from "$models/tiny-gqa.gguf" --seed 1 --out "$out/random-128x4.gguf"
 step "Its first logits" bash -c "'$bin' logits -m '$out/random-128x4.gguf' -p 'Hello' --top 3 | head -c 300; echo"
 if "$bin" twin --help >/dev/null 2>&1 && [ -f examples/plants/demo-packaging-line.yaml ]; then
