@@ -193,7 +193,10 @@ void Scheduler::admit() {
       slot_tokens_[seq->slot].assign(slot_tokens_[copy_from].begin(), slot_tokens_[copy_from].begin() + reuse);
     }
     cache_.set_length(seq->slot, reuse);
-    slot_tokens_[seq->slot].resize(static_cast<size_t>(reuse));
+    // The slot's tokens are the prompt from now on: the cache length bounds
+    // which of them hold K/V, so a later request can share the prefix with
+    // this one while it is still running.
+    slot_tokens_[seq->slot] = seq->request.prompt;
     slot_adapter_[seq->slot] = seq->request.adapter_key;
     slot_busy_[seq->slot] = true;
     seq->prefilled = reuse;

@@ -156,6 +156,51 @@ TEST(Scheduler, PrefixReuseSkipsTheSharedSystemPromptAndKeepsTheTokens) {
   EXPECT_GT(total_cached, 30);
 }
 
+TEST(Scheduler, ARunningSequenceSharesItsPrefixWithANewOne) {
+  test::ServeFixture f(0);
+  ASSERT_TRUE(f.model);
+  SchedulerOptions options;
+  options.parallel = 2;
+  options.context = 256;
+  options.threads = 1;
+  auto scheduler = Scheduler::create(*f.model, options);
+  ASSERT_TRUE(scheduler.has_value());
+  const std::string system = "You are the copilot of a bottling plant with three lines, fillers, cappers and labellers. ";
+  auto first_prompt = prompt_for(*f.model, system + "Summarise the night shift.");
+  auto second_prompt = prompt_for(*f.model, system + "Which filler stopped?");
+  Collected a, b;
+  std::mutex m;
+  std::condition_variable cv;
+  bool a_started = false;
+  SequenceRequest ra;
+  ra.prompt = first_prompt;
+  ra.decode.max_tokens = 60;
+  ra.decode.sampling.temperature = 0;
+  ra.decode.stop_at_end_of_generation = false;
+  ra.on_event = [&, sink = a.sink()](const SequenceEvent& e) {
+    sink(e);
+    std::lock_guard lock(m);
+    a_started = true;
+    cv.notify_all();
+  };
+  ASSERT_TRUE((*scheduler)->submit(std::move(ra)).has_value());
+  {
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return a_started; });
+  }
+  SequenceRequest rb;
+  rb.prompt = second_prompt;
+  rb.decode.max_tokens = 8;
+  rb.decode.sampling.temperature = 0;
+  rb.on_event = b.sink();
+  ASSERT_TRUE((*scheduler)->submit(std::move(rb)).has_value());
+  b.wait();
+  a.wait();
+  EXPECT_GE(b.cached, 16) << "the shared system prompt is copied from the running slot";
+  EXPECT_EQ(b.tokens, alone(*f.model, second_prompt, nullptr, 8).tokens);
+  EXPECT_EQ(a.tokens, alone(*f.model, first_prompt, nullptr, 60).tokens);
+}
+
 TEST(Scheduler, CancelledAndTimedOutSequencesEndAndFreeTheirSlot) {
   test::ServeFixture f(0);
   ASSERT_TRUE(f.model);
