@@ -413,8 +413,15 @@ void Tile(DType type, const std::byte* w, const ActRow* x, int64_t cols, float* 
 }
 
 void IntDotTile(DType type, const std::byte* w, const ActRow* x, int x_rows, int64_t cols, float* out) {
-  if (x_rows == 4) return Tile<4>(type, w, x, cols, out);
-  for (int c = 0; c < x_rows; ++c) Tile<1>(type, w, x + c, cols, out + c);
+  // Every tile sums each x row in the same order as Tile<1>: the bits do not
+  // depend on how rows are grouped (the server's batches rely on it).
+  switch (x_rows) {
+    case 4: return Tile<4>(type, w, x, cols, out);
+    case 3: return Tile<3>(type, w, x, cols, out);
+    case 2: return Tile<2>(type, w, x, cols, out);
+    default:
+      for (int c = 0; c < x_rows; ++c) Tile<1>(type, w, x + c, cols, out + c);
+  }
 }
 
 #else  // scalar target (or not x86): the reference

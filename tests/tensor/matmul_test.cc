@@ -249,15 +249,17 @@ TEST(Matmul, IntegerPathGivesTheSameBitsForAnyBatchSize) {
   ThreadPool pool(2);
   for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
     SCOPED_TRACE(dtype_name(type));
-    const int64_t rows = 19, cols = 512, n = 7;
+    const int64_t rows = 19, cols = 512;
     const Matrix w = random_matrix(type, rows, cols, 31);
-    const auto x = random_floats(n * cols, 32);
+    // Groups of 4, 3, 2 and 1 x rows (the server batches any number).
+    for (int64_t n : {2, 3, 6, 7, 8, 9})
     for_each_simd_target([&] {
+      const auto x = random_floats(n * cols, 32 + static_cast<uint32_t>(n));
       std::vector<float> batch(static_cast<size_t>(n * rows)), single(static_cast<size_t>(rows));
       matmul(w.view, x.data(), batch.data(), n, pool);
       for (int64_t i = 0; i < n; ++i) {
         matmul(w.view, x.data() + i * cols, single.data(), 1, pool);
-        EXPECT_TRUE(test::same_bits(single.data(), batch.data() + i * rows, rows)) << "x row " << i;
+        EXPECT_TRUE(test::same_bits(single.data(), batch.data() + i * rows, rows)) << "n=" << n << " x row " << i;
         const float d = dot_row(type, w.view.row(3), x.data() + i * cols, cols);
         EXPECT_EQ(std::bit_cast<uint32_t>(d), std::bit_cast<uint32_t>(single[3]));
       }
