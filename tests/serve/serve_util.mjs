@@ -409,3 +409,95 @@ export async function count_tokens(model, text, { bos = true } = {}) {
   const { stdout } = await run_officina(args);
   return JSON.parse(stdout).length;
 }
+
+// Whether `text` is a whole JSON value ("complete"), could still become one
+// ("prefix": what a grammar-held reply cut off by max_tokens must be), or
+// neither ("invalid"). `top` restricts the outer value ("object": JSON object).
+export function json_prefix_state(text, top = "any") {
+  class Incomplete extends Error {}
+  let i = 0;
+  const peek = () => {
+    if (i >= text.length) throw new Incomplete();
+    return text[i];
+  };
+  const ws = () => { while (i < text.length && " \t\n\r".includes(text[i])) ++i; };
+  const expect = (word) => {
+    for (const c of word) if (peek() !== c) throw new SyntaxError(`at ${i}: expected ${word}`); else ++i;
+  };
+  const string = () => {
+    expect("\"");
+    for (;;) {
+      const c = peek();
+      ++i;
+      if (c === "\"") return;
+      if (c < " ") throw new SyntaxError(`at ${i - 1}: a control character in a string`);
+      if (c !== "\\") continue;
+      const e = peek();
+      ++i;
+      if (e === "u") {
+        for (let k = 0; k < 4; ++k, ++i) if (!/[0-9a-fA-F]/.test(peek())) throw new SyntaxError(`at ${i}: bad \\u escape`);
+      } else if (!"\"\\/bfnrt".includes(e)) {
+        throw new SyntaxError(`at ${i - 1}: bad escape \\${e}`);
+      }
+    }
+  };
+  const digits = () => {
+    if (!/[0-9]/.test(peek())) throw new SyntaxError(`at ${i}: expected a digit`);
+    while (i < text.length && /[0-9]/.test(text[i])) ++i;
+  };
+  const number = () => {
+    if (peek() === "-") ++i;
+    if (peek() === "0") ++i; else digits();
+    if (i < text.length && text[i] === ".") { ++i; digits(); }
+    if (i < text.length && (text[i] === "e" || text[i] === "E")) {
+      ++i;
+      if (peek() === "+" || peek() === "-") ++i;
+      digits();
+    }
+    // A number at the very end may still grow; it is only complete once something follows.
+    if (i >= text.length) throw new Incomplete();
+  };
+  const value = () => {
+    ws();
+    const c = peek();
+    if (c === "{") {
+      ++i;
+      ws();
+      if (peek() === "}") { ++i; return; }
+      for (;;) {
+        ws(); string(); ws(); expect(":"); value(); ws();
+        if (peek() === "}") { ++i; return; }
+        expect(",");
+      }
+    }
+    if (c === "[") {
+      ++i;
+      ws();
+      if (peek() === "]") { ++i; return; }
+      for (;;) {
+        value(); ws();
+        if (peek() === "]") { ++i; return; }
+        expect(",");
+      }
+    }
+    if (c === "\"") return string();
+    if (c === "t") return expect("true");
+    if (c === "f") return expect("false");
+    if (c === "n") return expect("null");
+    if (c === "-" || /[0-9]/.test(c)) return number();
+    throw new SyntaxError(`at ${i}: unexpected ${JSON.stringify(c)}`);
+  };
+  try {
+    ws();
+    if (top === "object" && peek() !== "{") return "invalid";
+    value();
+    ws();
+    return i === text.length ? "complete" : "invalid";
+  } catch (e) {
+    if (e instanceof Incomplete) {
+      // A top-level number running to the end is complete as it stands.
+      try { JSON.parse(text); return top === "object" ? "prefix" : "complete"; } catch { return "prefix"; }
+    }
+    return "invalid";
+  }
+}
