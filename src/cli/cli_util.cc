@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <sstream>
 
 #include "cli/commands.h"
 
@@ -40,6 +41,22 @@ Result<std::optional<LoraAdapter>> load_lora_options(const std::vector<std::stri
     parts.push_back(std::move(adapter));
   }
   return std::optional<LoraAdapter>(LoraAdapter::stack(std::move(parts)));
+}
+
+Result<std::array<bool, kLoraTargets>> parse_targets(const std::string& text) {
+  std::array<bool, kLoraTargets> out{};
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.ends_with("_proj")) item.resize(item.size() - 5);
+    static constexpr std::string_view kShort[] = {"q", "k", "v", "o", "gate", "up", "down"};
+    bool found = false;
+    for (int t = 0; t < kLoraTargets; ++t)
+      if (item == kShort[t]) out[static_cast<size_t>(t)] = found = true;
+    if (item == "all") out.fill(found = true);
+    if (!found) return fail("--targets: unknown projection '{}' (q, k, v, o, gate, up, down or all)", item);
+  }
+  return out;
 }
 
 }  // namespace officina::cli

@@ -15,22 +15,6 @@ namespace officina::cli {
 
 namespace {
 
-Result<std::array<bool, kLoraTargets>> parse_targets(const std::string& text) {
-  std::array<bool, kLoraTargets> out{};
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.ends_with("_proj")) item.resize(item.size() - 5);
-    static constexpr std::string_view kShort[] = {"q", "k", "v", "o", "gate", "up", "down"};
-    bool found = false;
-    for (int t = 0; t < kLoraTargets; ++t)
-      if (item == kShort[t]) out[static_cast<size_t>(t)] = found = true;
-    if (item == "all") out.fill(found = true);
-    if (!found) return fail("--targets: unknown projection '{}' (q, k, v, o, gate, up, down or all)", item);
-  }
-  return out;
-}
-
 struct FinetuneArgs {
   FinetuneOptions options;
   std::string targets = "q,k,v,o,gate,up,down";

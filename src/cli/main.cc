@@ -17,9 +17,11 @@ int main(int argc, char** argv) {
   officina::cli::add_logits_command(app);
   officina::cli::add_generate_command(app);
   officina::cli::add_convert_command(app);
+  officina::cli::add_quantize_command(app);
   officina::cli::add_model_command(app);
   officina::cli::add_template_command(app);
   officina::cli::add_chat_command(app);
+  officina::cli::add_bench_command(app);
   officina::cli::add_finetune_command(app);
   officina::cli::add_twin_command(app);
   officina::cli::add_pdm_command(app);

@@ -8,6 +8,8 @@
 #include "cli/commands.h"
 #include "model/gguf_export.h"
 #include "model/random_model.h"
+#include "train/adapter_export.h"
+#include "train/lora_params.h"
 
 namespace officina::cli {
 
@@ -38,6 +40,28 @@ void run_init(InitArgs a) {
   if (auto ok = write_llama_gguf(c, (*model)->weights, *tokenizer_meta, options, a.out); !ok) return report(ok.error());
   fmt::print(stderr, "wrote {} ({:.1f} M parameters, {})\n", a.out, c.parameter_count() / 1e6, dtype_name(*type));
 }
+struct LoraInitArgs {
+  std::string model, out, targets = "q,k,v,o,gate,up,down";
+  LoraInit init;
+  double b_std = 0.02;
+  bool gguf = false;
+};
+
+void run_lora_init(const LoraInitArgs& a) {
+  auto model = Model::load(a.model);
+  if (!model) return report(model.error());
+  LoraInit init = a.init;
+  auto targets = parse_targets(a.targets);
+  if (!targets) return report(targets.error());
+  init.targets = *targets;
+  auto params = LoraParams::random((*model)->config(), init, a.b_std);
+  if (!params) return report(params.error());
+  AdapterInfo info;
+  info.base_model = a.model;
+  auto ok = a.gguf ? write_gguf_adapter(*params, info, a.out) : write_peft_adapter(*params, info, a.out);
+  if (!ok) return report(ok.error());
+  fmt::print(stderr, "wrote {} (rank {}, {} parameters)\n", a.out, params->rank(), params->parameter_count());
+}
 }  // namespace
 
 void add_model_command(CLI::App& app) {
@@ -64,6 +88,18 @@ void add_model_command(CLI::App& app) {
   init->add_option("--type", a->type, "matrix type: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K")->capture_default_str();
   init->add_option("-o,--out", a->out, "output .gguf")->required();
   init->callback([a] { run_init(*a); });
+
+  auto* lora = model->add_subcommand("lora-init", "Write a random LoRA adapter for a model (tests, serving benchmarks)");
+  auto l = std::make_shared<LoraInitArgs>();
+  lora->add_option("-m,--model", l->model, "the base model")->required();
+  lora->add_option("--rank", l->init.rank, "LoRA rank")->capture_default_str();
+  lora->add_option("--alpha", l->init.alpha, "LoRA alpha")->capture_default_str();
+  lora->add_option("--targets", l->targets, "projections, comma-separated")->capture_default_str();
+  lora->add_option("--seed", l->init.seed, "random seed")->capture_default_str();
+  lora->add_option("--b-std", l->b_std, "standard deviation of B (0: PEFT's zero init)")->capture_default_str();
+  lora->add_flag("--gguf", l->gguf, "write a GGUF LoRA file instead of a PEFT directory");
+  lora->add_option("-o,--out", l->out, "output directory (PEFT) or .gguf")->required();
+  lora->callback([l] { run_lora_init(*l); });
 }
 
 }  // namespace officina::cli

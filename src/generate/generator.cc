@@ -2,19 +2,19 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
-
-#include "generate/constrained_sampler.h"
 
 namespace officina {
 
-std::string_view finish_reason_name(FinishReason reason) {
-  switch (reason) {
-    case FinishReason::Length: return "length";
-    case FinishReason::Stop: return "stop";
-    case FinishReason::Callback: return "callback";
-  }
-  return "?";
+DecodeOptions GenerateOptions::decode_options() const {
+  DecodeOptions d;
+  d.max_tokens = max_tokens;
+  d.sampling = sampling;
+  d.stop_at_end_of_generation = stop_at_end_of_generation;
+  d.grammar = grammar;
+  d.token_filter = token_filter;
+  d.stop = stop;
+  d.top_logprobs = top_logprobs;
+  return d;
 }
 
 Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_t slot,
@@ -22,11 +22,11 @@ Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_
                                 const TextCallback& on_text) {
   using Clock = std::chrono::steady_clock;
   if (prompt.empty()) return fail("generate: the prompt has no tokens");
-  OFFICINA_CHECK(options.sampling.validate());
   if (static_cast<int64_t>(prompt.size()) >= cache.context())
     return fail("context full: the prompt has {} tokens but the context holds {} (raise --ctx)", prompt.size(),
                 cache.context());
-  const Tokenizer& tokenizer = transformer.model().tokenizer();
+  std::unique_ptr<SequenceDecoder> decoder;
+  OFFICINA_TRY(decoder, SequenceDecoder::create(transformer.model().tokenizer(), prompt, options.decode_options()));
   GenerateResult result;
   result.prompt_tokens = static_cast<int64_t>(prompt.size());
   const int64_t reuse = std::clamp<int64_t>(options.reuse_prefix, 0,
@@ -49,62 +49,35 @@ Result<GenerateResult> generate(Transformer& transformer, KvCache& cache, int32_
   auto t1 = Clock::now();
   result.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
 
-  Sampler sampler(options.sampling);
-  std::optional<GrammarTokenFilter> own_filter;
-  std::optional<ConstrainedSampler> constrained;
-  if (options.grammar) {
-    const GrammarTokenFilter* filter = options.token_filter;
-    if (!filter) filter = &own_filter.emplace(tokenizer);
-    if (filter->vocab_size() != tokenizer.vocab_size())
-      return fail("generate: the grammar's token filter was built for a vocabulary of {} tokens, the model has {}",
-                  filter->vocab_size(), tokenizer.vocab_size());
-    constrained.emplace(*options.grammar, *filter, options.sampling);
-  }
-  // The text continues the prompt, so a leading space is real text.
-  TokenStreamDecoder decoder(tokenizer, TokenStreamOptions{.skip_special = true, .strip_leading_space = false});
-  std::vector<int32_t> history(prompt.begin(), prompt.end());
   bool stopped_by_callback = false;
   auto emit = [&](const std::string& piece) {
     if (piece.empty()) return;
     result.text += piece;
     if (on_text && !on_text(piece)) stopped_by_callback = true;
   };
-  for (int64_t step = 0; step < options.max_tokens; ++step) {
-    int32_t token = 0;
-    if (constrained) {
-      OFFICINA_TRY(token, constrained->sample(logits, history));
-    } else {
-      token = sampler.sample(logits, history);
-    }
-    // Under a grammar an end-of-generation token is only drawn once the
-    // output is complete, so it always ends the output.
-    if ((options.stop_at_end_of_generation || constrained) && tokenizer.is_end_of_generation(token)) {
-      result.finish = FinishReason::Stop;
-      break;
-    }
-    result.tokens.push_back(token);
-    history.push_back(token);
-    emit(decoder.feed(token));
-    if (constrained) {
-      OFFICINA_CHECK(constrained->accept(token));
-      if (constrained->matcher().must_end()) {
-        result.finish = FinishReason::Stop;
+  if (options.max_tokens > 0) {
+    while (true) {
+      DecodeStep step;
+      OFFICINA_TRY(step, decoder->step(logits));
+      if (step.logprob) result.logprobs.emplace_back(*step.logprob, std::move(step.top));
+      emit(step.text);
+      if (step.finished) {
+        result.finish = step.finish;
         break;
       }
+      if (stopped_by_callback) {
+        emit(decoder->finish());
+        result.finish = FinishReason::Callback;
+        break;
+      }
+      BatchRow row{step.token, slot, static_cast<int32_t>(prompt.size() + decoder->generated().size() - 1),
+                   options.adapter, true};
+      OFFICINA_CHECK(transformer.forward(std::span(&row, 1), cache, logits));
     }
-    if (stopped_by_callback) {
-      result.finish = FinishReason::Callback;
-      break;
-    }
-    if (step + 1 == options.max_tokens) break;
-    BatchRow row{token, slot, static_cast<int32_t>(history.size() - 1), options.adapter, true};
-    OFFICINA_CHECK(transformer.forward(std::span(&row, 1), cache, logits));
   }
-  emit(decoder.flush());
-  if (constrained) {
-    result.grammar_masked_steps = constrained->stats().masked;
-    result.grammar_complete = constrained->matcher().is_complete();
-  }
+  result.tokens.assign(decoder->generated().begin(), decoder->generated().end());
+  result.grammar_masked_steps = decoder->grammar_masked_steps();
+  result.grammar_complete = decoder->grammar_complete();
   result.generate_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   return result;
 }

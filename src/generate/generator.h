@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "generate/sampler.h"
+#include "generate/sequence_decoder.h"
 #include "text/grammar.h"
 #include "text/grammar_token_filter.h"
 #include "model/kv_cache.h"
@@ -41,10 +42,11 @@ struct GenerateOptions {
   // The vocabulary trie for the grammar; built from the model's tokenizer
   // for this call when null (tens of ms for 32000 tokens: share one).
   const GrammarTokenFilter* token_filter = nullptr;
-};
+  std::vector<std::string> stop;  // texts that end (and are cut from) the output
+  int32_t top_logprobs = -1;      // >= 0: record log-probabilities (see DecodeOptions)
 
-enum class FinishReason { Length, Stop, Callback };
-std::string_view finish_reason_name(FinishReason reason);  // "length", "stop", "callback"
+  DecodeOptions decode_options() const;
+};
 
 struct GenerateResult {
   std::vector<int32_t> tokens;  // generated ids (the end-of-generation token excluded)
@@ -56,6 +58,8 @@ struct GenerateResult {
   double generate_seconds = 0;
   int64_t grammar_masked_steps = 0;  // steps that needed the full token mask
   bool grammar_complete = false;     // the output is a full sentence of the grammar
+  // With top_logprobs >= 0: per generated token, its log-probability and the best alternatives.
+  std::vector<std::pair<TokenLogprob, std::vector<TokenLogprob>>> logprobs;
 };
 
 // on_text(piece) receives text as it completes; returning false stops.

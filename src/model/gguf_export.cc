@@ -15,7 +15,7 @@ uint32_t gguf_file_type(DType type) {
     case DType::F16: return 1;
     case DType::Q4_0: return 2;
     case DType::Q8_0: return 7;
-    case DType::Q4_K: return 15;  // Q4_K_M
+    case DType::Q4_K: return 14;  // llama.cpp's Q4_K_S: mostly Q4_K (15, Q4_K_M, mixes in Q6_K)
     case DType::Q6_K: return 18;
     case DType::BF16: return 32;
   }
@@ -52,57 +52,69 @@ Result<std::vector<std::byte>> convert_rows(const TensorView& t, DType type, std
 }
 }  // namespace
 
+GgufMetadata llama_gguf_metadata(const ModelConfig& c, std::string_view name, uint32_t file_type) {
+  GgufMetadata m;
+  const std::string a = "llama.";
+  auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
+  m.emplace_back("general.architecture", GgufValue::string("llama"));
+  m.emplace_back("general.name", GgufValue::string(name.empty() ? "officina" : std::string(name)));
+  m.emplace_back("general.file_type", GgufValue::u32(file_type));
+  m.emplace_back(a + "context_length", u32(c.context_length));
+  m.emplace_back(a + "embedding_length", u32(c.dim));
+  m.emplace_back(a + "block_count", u32(c.n_layers));
+  m.emplace_back(a + "feed_forward_length", u32(c.ffn_dim));
+  m.emplace_back(a + "rope.dimension_count", u32(c.head_dim));
+  m.emplace_back(a + "attention.head_count", u32(c.n_heads));
+  m.emplace_back(a + "attention.head_count_kv", u32(c.n_kv_heads));
+  if (c.head_dim * c.n_heads != c.dim) {
+    m.emplace_back(a + "attention.key_length", u32(c.head_dim));
+    m.emplace_back(a + "attention.value_length", u32(c.head_dim));
+  }
+  m.emplace_back(a + "attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(c.rms_eps)));
+  m.emplace_back(a + "rope.freq_base", GgufValue::f32(static_cast<float>(c.rope_theta)));
+  if (c.sliding_window > 0) m.emplace_back(a + "attention.sliding_window", u32(c.sliding_window));
+  m.emplace_back(a + "vocab_size", u32(c.vocab_size));
+  return m;
+}
+
+std::vector<GgufNamedTensor> llama_gguf_tensors(const ModelConfig& c, const ModelWeights& w) {
+  std::vector<GgufNamedTensor> out;
+  out.push_back({"token_embd.weight", w.token_embd, true});
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
+    std::string p = "blk." + std::to_string(l) + ".";
+    out.push_back({p + "attn_norm.weight", lw.attn_norm, false});
+    out.push_back({p + "attn_q.weight", lw.wq, true});
+    out.push_back({p + "attn_k.weight", lw.wk, true});
+    out.push_back({p + "attn_v.weight", lw.wv, true});
+    out.push_back({p + "attn_output.weight", lw.wo, true});
+    out.push_back({p + "ffn_norm.weight", lw.ffn_norm, false});
+    out.push_back({p + "ffn_gate.weight", lw.w_gate, true});
+    out.push_back({p + "ffn_up.weight", lw.w_up, true});
+    out.push_back({p + "ffn_down.weight", lw.w_down, true});
+  }
+  out.push_back({"output_norm.weight", w.output_norm, false});
+  if (!c.tied_embeddings) out.push_back({"output.weight", w.output, true});
+  return out;
+}
+
 Result<void> write_llama_gguf(const ModelConfig& c, const ModelWeights& w, const GgufMetadata& tokenizer_metadata,
                               const GgufExportOptions& options, const std::string& out_path) {
   GgufWriter writer;
-  const std::string a = "llama.";
   DType main_type = options.matrix_type.value_or(w.layers.empty() ? DType::F32 : w.layers[0].wq.dtype);
-  writer.set("general.architecture", GgufValue::string("llama"));
-  writer.set("general.name", GgufValue::string(options.name.empty() ? "officina" : options.name));
-  writer.set("general.file_type", GgufValue::u32(gguf_file_type(main_type)));
-  writer.set(a + "context_length", GgufValue::u32(static_cast<uint32_t>(c.context_length)));
-  writer.set(a + "embedding_length", GgufValue::u32(static_cast<uint32_t>(c.dim)));
-  writer.set(a + "block_count", GgufValue::u32(static_cast<uint32_t>(c.n_layers)));
-  writer.set(a + "feed_forward_length", GgufValue::u32(static_cast<uint32_t>(c.ffn_dim)));
-  writer.set(a + "rope.dimension_count", GgufValue::u32(static_cast<uint32_t>(c.head_dim)));
-  writer.set(a + "attention.head_count", GgufValue::u32(static_cast<uint32_t>(c.n_heads)));
-  writer.set(a + "attention.head_count_kv", GgufValue::u32(static_cast<uint32_t>(c.n_kv_heads)));
-  if (c.head_dim * c.n_heads != c.dim) {
-    writer.set(a + "attention.key_length", GgufValue::u32(static_cast<uint32_t>(c.head_dim)));
-    writer.set(a + "attention.value_length", GgufValue::u32(static_cast<uint32_t>(c.head_dim)));
-  }
-  writer.set(a + "attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(c.rms_eps)));
-  writer.set(a + "rope.freq_base", GgufValue::f32(static_cast<float>(c.rope_theta)));
-  if (c.sliding_window > 0)
-    writer.set(a + "attention.sliding_window", GgufValue::u32(static_cast<uint32_t>(c.sliding_window)));
-  writer.set(a + "vocab_size", GgufValue::u32(static_cast<uint32_t>(c.vocab_size)));
+  for (auto& [key, value] : llama_gguf_metadata(c, options.name, gguf_file_type(main_type))) writer.set(key, value);
   for (const auto& [key, value] : tokenizer_metadata) writer.set(key, value);
-
-  auto add = [&](const std::string& name, const TensorView& t, bool matrix) -> Result<void> {
-    std::vector<int64_t> shape(t.shape.begin(), t.shape.begin() + t.ndim);
-    DType target = !matrix ? DType::F32 : options.matrix_type.value_or(t.dtype);
-    if (target == t.dtype) return writer.add_tensor(name, t);
-    OFFICINA_TRY(auto bytes, convert_rows(t, target, name));
-    return writer.add_tensor_owned(name, target, shape, std::move(bytes));
-  };
-  OFFICINA_CHECK(add("token_embd.weight", w.token_embd, true));
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    const LayerWeights& lw = w.layers[l];
-    std::string p = "blk." + std::to_string(l) + ".";
-    OFFICINA_CHECK(add(p + "attn_norm.weight", lw.attn_norm, false));
-    OFFICINA_CHECK(add(p + "attn_q.weight", lw.wq, true));
-    OFFICINA_CHECK(add(p + "attn_k.weight", lw.wk, true));
-    OFFICINA_CHECK(add(p + "attn_v.weight", lw.wv, true));
-    OFFICINA_CHECK(add(p + "attn_output.weight", lw.wo, true));
-    OFFICINA_CHECK(add(p + "ffn_norm.weight", lw.ffn_norm, false));
-    OFFICINA_CHECK(add(p + "ffn_gate.weight", lw.w_gate, true));
-    OFFICINA_CHECK(add(p + "ffn_up.weight", lw.w_up, true));
-    OFFICINA_CHECK(add(p + "ffn_down.weight", lw.w_down, true));
+  for (const GgufNamedTensor& t : llama_gguf_tensors(c, w)) {
+    DType target = !t.matrix ? DType::F32 : options.matrix_type.value_or(t.view.dtype);
+    if (target == t.view.dtype) {
+      OFFICINA_CHECK(writer.add_tensor(t.name, t.view));
+      continue;
+    }
+    std::vector<int64_t> shape(t.view.shape.begin(), t.view.shape.begin() + t.view.ndim);
+    OFFICINA_TRY(auto bytes, convert_rows(t.view, target, t.name));
+    OFFICINA_CHECK(writer.add_tensor_owned(t.name, target, shape, std::move(bytes)));
   }
-  OFFICINA_CHECK(add("output_norm.weight", w.output_norm, false));
-  if (!c.tied_embeddings) OFFICINA_CHECK(add("output.weight", w.output, true));
-  if (auto ok = writer.write(out_path); !ok) return ok;
-  return {};
+  return writer.write(out_path);
 }
 
 }  // namespace officina

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,5 +37,19 @@ Result<GgufMetadata> tokenizer_gguf_metadata(const Model& model);
 
 // general.file_type value llama.cpp uses for a model mostly in `type`.
 uint32_t gguf_file_type(DType type);
+
+// The general.* and llama.* keys of `config` (no tokenizer keys).
+GgufMetadata llama_gguf_metadata(const ModelConfig& config, std::string_view name, uint32_t file_type);
+
+// One tensor of a llama GGUF file under its llama.cpp name; `matrix` is false
+// for the norm vectors (always written F32).
+struct GgufNamedTensor {
+  std::string name;
+  TensorView view;
+  bool matrix = true;
+};
+// The tensors of `weights` in the order write_llama_gguf writes them
+// (output.weight only when the embeddings are not tied).
+std::vector<GgufNamedTensor> llama_gguf_tensors(const ModelConfig& config, const ModelWeights& weights);
 
 }  // namespace officina

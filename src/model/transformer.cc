@@ -44,6 +44,21 @@ Result<void> check_batch(std::span<const BatchRow> batch, const ModelConfig& c, 
 }  // namespace
 
 Result<void> Transformer::forward(std::span<const BatchRow> batch, KvCache& cache, std::vector<float>& logits) {
+  int64_t m = 0;
+  OFFICINA_TRY(m, run_blocks(batch, cache));
+  logits.resize(static_cast<size_t>(m * model_.config().vocab_size));
+  if (m > 0) matmul(model_.weights().output, xn_.data(), logits.data(), m, pool_);
+  return {};
+}
+
+Result<void> Transformer::forward_hidden(std::span<const BatchRow> batch, KvCache& cache, std::vector<float>& hidden) {
+  int64_t m = 0;
+  OFFICINA_TRY(m, run_blocks(batch, cache));
+  hidden.assign(xn_.begin(), xn_.begin() + m * model_.config().dim);
+  return {};
+}
+
+Result<int64_t> Transformer::run_blocks(std::span<const BatchRow> batch, KvCache& cache) {
   const ModelConfig& c = model_.config();
   const ModelWeights& w = model_.weights();
   OFFICINA_CHECK(check_batch(batch, c, cache, adapters_.size()));
@@ -52,10 +67,7 @@ Result<void> Transformer::forward(std::span<const BatchRow> batch, KvCache& cach
   if (cache.kv_dim() != c.kv_dim()) return fail("KV cache was made for another model (kv_dim {} vs {})",
                                                 cache.kv_dim(), c.kv_dim());
   const int64_t n = static_cast<int64_t>(batch.size());
-  if (n == 0) {
-    logits.clear();
-    return {};
-  }
+  if (n == 0) return 0;
   const int64_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), ffn = c.ffn_dim;
   const float eps = static_cast<float>(c.rms_eps), theta = static_cast<float>(c.rope_theta);
   x_.resize(n * dim);
@@ -113,16 +125,14 @@ Result<void> Transformer::forward(std::span<const BatchRow> batch, KvCache& cach
   }
   for (const BatchRow& r : batch) cache.set_length(r.slot, std::max<int64_t>(cache.length(r.slot), r.pos + 1));
 
-  // Output head only for the rows that asked for logits.
+  // The final norm only for the rows that asked for output, packed in xn_.
   int64_t m = 0;
   for (int64_t i = 0; i < n; ++i) {
     if (!batch[i].want_logits) continue;
     rms_norm(&x_[i * dim], f32(w.output_norm), &xn_[m * dim], dim, eps);
     ++m;
   }
-  logits.resize(static_cast<size_t>(m * c.vocab_size));
-  if (m > 0) matmul(w.output, xn_.data(), logits.data(), m, pool_);
-  return {};
+  return m;
 }
 
 void Transformer::apply_lora(std::span<const BatchRow> batch, int64_t layer, LoraTarget target, const float* x,

@@ -41,6 +41,9 @@ class Transformer {
   // Fails on a bad token id, slot, position beyond the cache context
   // ("context full: position 2048 >= context 2048"), or a gap in positions.
   Result<void> forward(std::span<const BatchRow> batch, KvCache& cache, std::vector<float>& logits);
+  // The same pass without the output head: the final-normed hidden states of
+  // the rows with want_logits ([those rows, dim]), for embeddings.
+  Result<void> forward_hidden(std::span<const BatchRow> batch, KvCache& cache, std::vector<float>& hidden);
 
   const Model& model() const { return model_; }
 
@@ -51,6 +54,9 @@ class Transformer {
   const std::vector<const LoraAdapter*>& adapters() const { return adapters_; }
 
  private:
+  // Runs the blocks; leaves the final-normed states of the rows wanting
+  // output packed at the start of xn_ and returns how many there are.
+  Result<int64_t> run_blocks(std::span<const BatchRow> batch, KvCache& cache);
   void attention(std::span<const BatchRow> batch, int64_t layer, KvCache& cache);
   // y[i] += scale · B·(A·x[i]) for the rows whose adapter has a pair on (layer, target).
   void apply_lora(std::span<const BatchRow> batch, int64_t layer, LoraTarget target, const float* x, int64_t in,

@@ -63,6 +63,16 @@ Result<LoraParams> LoraParams::init(const ModelConfig& config, const LoraInit& i
   return p;
 }
 
+Result<LoraParams> LoraParams::random(const ModelConfig& config, const LoraInit& init, double b_std) {
+  if (!(b_std >= 0)) return fail("the standard deviation of B must not be negative");
+  LoraParams p;
+  OFFICINA_TRY(p, LoraParams::init(config, init));
+  Rng rng(mix_seed(init.seed ^ 0x5eedb0b0u));
+  for (TrainPair& pair : p.pairs_)
+    for (float& x : pair.b) x = static_cast<float>(rng.normal() * b_std);
+  return p;
+}
+
 LoraParams LoraParams::from_adapter(const LoraAdapter& adapter, const ModelConfig& config, double alpha) {
   LoraParams p;
   p.config_copy_ = config;

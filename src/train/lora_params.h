@@ -46,6 +46,9 @@ class LoraParams {
   // PEFT's initialisation: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform
   // with a = sqrt(5)), B = 0, from a seeded generator. Fails on rank < 1.
   static Result<LoraParams> init(const ModelConfig& config, const LoraInit& init);
+  // init() with B drawn from N(0, b_std²) too, so the adapter changes the
+  // model's output at once (tests, serving benchmarks).
+  static Result<LoraParams> random(const ModelConfig& config, const LoraInit& init, double b_std);
   // Copies a loaded adapter (to continue training it).
   static LoraParams from_adapter(const LoraAdapter& adapter, const ModelConfig& config, double alpha);
 
