@@ -15,7 +15,6 @@
 import { spawn, execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import { promisify } from "node:util";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -75,93 +74,27 @@ async function run_officina(args) {
   try {
     return await exec_file(officina_bin(), args, { maxBuffer: 16 << 20 });
   } catch (e) {
-    const error = new Error(`officina ${args.join(" ")} failed (exit ${e.code}): ${e.stderr || e.message}`);
-    error.stderr = e.stderr ?? "";
-    throw error;
+    throw new Error(`officina ${args.join(" ")} failed (exit ${e.code}): ${e.stderr || e.message}`);
   }
 }
-
-// Model shape of the fixtures; the adapter writer below needs it too.
-const kModel = { dim: 128, layers: 2, heads: 4, kv_heads: 2, ffn: 384, head_dim: 48 };
 
 // A random model DIR/base.gguf with tiny-gqa's vocabulary and chat template.
 export async function make_base_model(dir) {
   const out = path.join(dir, "base.gguf");
   await run_officina([
-    "model", "init", "--dim", `${kModel.dim}`, "--layers", `${kModel.layers}`, "--heads", `${kModel.heads}`,
-    "--kv-heads", `${kModel.kv_heads}`, "--ffn", `${kModel.ffn}`, "--head-dim", `${kModel.head_dim}`,
-    "--vocab-from", path.join(conformance_dir(), "models", "tiny-gqa.gguf"), "--seed", "1", "--out", out,
+    "model", "init", "--dim", "128", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--ffn", "384",
+    "--head-dim", "48", "--vocab-from", path.join(conformance_dir(), "models", "tiny-gqa.gguf"), "--seed", "1",
+    "--out", out,
   ]);
   return out;
 }
 
-// A random LoRA adapter (PEFT directory DIR/adapterSEED) for `base`, written by
-// `officina model lora-init`. B is random, so the adapter changes the output.
+// A random LoRA adapter (PEFT directory DIR/adapterSEED) for `base`. B is
+// random, so the adapter changes the output.
 export async function make_adapter(dir, base, seed) {
   const out = path.join(dir, `adapter${seed}`);
-  try {
-    await run_officina(["model", "lora-init", "-m", base, "--rank", "8", "--seed", `${seed}`, "--out", out]);
-  } catch (e) {
-    // Until lora-init exists the tests write the same kind of adapter themselves.
-    if (!/subcommand is required|not expected|lora-init/i.test(e.stderr)) throw e;
-    write_random_peft_adapter(out, seed, 8);
-  }
+  await run_officina(["model", "lora-init", "-m", base, "--rank", "8", "--seed", `${seed}`, "--out", out]);
   return out;
-}
-
-// Deterministic N(0, 1) numbers from a seed (sha256 in counter mode, then
-// Box-Muller), so the fallback adapters are the same on every run.
-function gaussian_stream(seed) {
-  let counter = 0;
-  let pool = [];
-  const uniform = () => {
-    if (pool.length === 0) {
-      const h = crypto.createHash("sha256").update(`officina-lora-${seed}-${counter++}`).digest();
-      for (let i = 0; i < h.length; i += 4) pool.push((h.readUInt32LE(i) + 0.5) / 4294967296);
-    }
-    return pool.pop();
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-function write_random_peft_adapter(out, seed, rank) {
-  const { dim, layers, heads, kv_heads, ffn, head_dim } = kModel;
-  const shapes = {  // [out_features, in_features]
-    "self_attn.q_proj": [heads * head_dim, dim], "self_attn.k_proj": [kv_heads * head_dim, dim],
-    "self_attn.v_proj": [kv_heads * head_dim, dim], "self_attn.o_proj": [dim, heads * head_dim],
-    "mlp.gate_proj": [ffn, dim], "mlp.up_proj": [ffn, dim], "mlp.down_proj": [dim, ffn],
-  };
-  const normal = gaussian_stream(seed);
-  const tensors = [];
-  for (let layer = 0; layer < layers; ++layer) {
-    for (const [module, [rows, cols]] of Object.entries(shapes)) {
-      const name = `base_model.model.model.layers.${layer}.${module}`;
-      tensors.push({ name: `${name}.lora_A.weight`, shape: [rank, cols], std: 1 / Math.sqrt(cols) });
-      tensors.push({ name: `${name}.lora_B.weight`, shape: [rows, rank], std: 0.05 });
-    }
-  }
-  const header = { __metadata__: { format: "pt" } };
-  const blobs = [];
-  let offset = 0;
-  for (const t of tensors) {
-    const data = new Float32Array(t.shape[0] * t.shape[1]);
-    for (let i = 0; i < data.length; ++i) data[i] = normal() * t.std;
-    const bytes = Buffer.from(data.buffer);
-    header[t.name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-    offset += bytes.length;
-    blobs.push(bytes);
-  }
-  let json = Buffer.from(JSON.stringify(header));
-  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(json.length));
-  fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, "adapter_model.safetensors"), Buffer.concat([length, json, ...blobs]));
-  fs.writeFileSync(path.join(out, "adapter_config.json"), JSON.stringify({
-    peft_type: "LORA", task_type: "CAUSAL_LM", r: rank, lora_alpha: 2 * rank, lora_dropout: 0, bias: "none",
-    target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-    fan_in_fan_out: false, use_rslora: false, inference_mode: true,
-  }, null, 2));
 }
 
 // The base model and adapters adapter1..adapterN in a new temp dir.
