@@ -21,6 +21,7 @@ void add_pdm_command(CLI::App& app);
 void add_template_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_finetune_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 

@@ -142,7 +142,10 @@ int64_t Scheduler::choose_slot(const SequenceRequest& request, int64_t& reuse, i
   for (int64_t s = 0; s < options_.parallel; ++s) {
     if (slot_busy_[s]) continue;
     const int64_t c = options_.prefix_reuse ? common(s) : 0;
-    if (c > best_free_common) best_free = s, best_free_common = c;
+    // The longest shared prefix; among equals the least recently used slot,
+    // so an unrelated request does not overwrite a useful prefix.
+    if (c > best_free_common || (c == best_free_common && slot_used_[s] < slot_used_[best_free]))
+      best_free = s, best_free_common = c;
     if (lru < 0 || slot_used_[s] < slot_used_[lru]) lru = s;
   }
   reuse = std::max<int64_t>(best_free_common, 0);
