@@ -478,7 +478,7 @@ void Server::Impl::routes() {
   http.set_payload_max_length(options.max_body);
   http.set_read_timeout(options.read_timeout, 0);
   http.set_write_timeout(30, 0);
-  http.set_keep_alive_timeout(10);
+  http.set_keep_alive_timeout(3);
   http.set_keep_alive_max_count(1000);
 
   // Every handler: count it, check the key (but for /health).
