@@ -588,6 +588,30 @@ function stall(port, text) {
   });
 }
 
+describe("queue bound", () => {
+  test("requests beyond --max-queue get 429 queue_full; the others finish and the server keeps serving", async () => {
+    const busy = await Server.start(fx.base, ["--parallel", "1", "--max-queue", "1", "--threads", "1", "--ctx", "512"]);
+    try {
+      const c = busy.client(OpenAI);
+      const long = { model: "base", messages: kMessages, max_tokens: 120, temperature: 0 };
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => c.chat.completions.create(long)));
+      const ok = results.filter((r) => r.status === "fulfilled");
+      const refused = results.filter((r) => r.status === "rejected");
+      assert.ok(ok.length >= 2, `one running and one queued request finish: ${ok.length}`);
+      assert.ok(refused.length >= 1, "at least one request is refused");
+      for (const r of refused) {
+        assert.ok(r.reason instanceof APIError, `${r.reason}`);
+        assert.equal(r.reason.status, 429, r.reason.message);
+        assert.equal(r.reason.code, "queue_full");
+      }
+      const after_busy = await c.chat.completions.create({ ...long, max_tokens: 3 });
+      assert.equal(after_busy.usage.completion_tokens <= 3, true);
+    } finally {
+      await busy.stop();
+    }
+  });
+});
+
 describe("slow clients", () => {
   test("half a request is dropped after --read-timeout; others are served meanwhile", async () => {
     const body = JSON.stringify(greedy({ max_tokens: 2 }));
