@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench_machine.h"
+#include "bench_model.h"
 #include "model/gguf_export.h"
 #include "model/random_model.h"
 #include "tensor/gemm.h"
@@ -96,25 +97,10 @@ int main(int argc, char** argv) {
     else if (a == "--quick") quick = true;
     else out_path = a;
   }
-  ModelConfig c;
-  c.dim = quick ? 256 : 768;
-  c.n_layers = quick ? 2 : 12;
-  c.n_heads = quick ? 4 : 12;
-  c.n_kv_heads = c.n_heads;
-  c.head_dim = c.dim / c.n_heads;
-  c.ffn_dim = quick ? 512 : 2048;
-  c.vocab_size = 32000;
-  c.context_length = 1024;
-  c.rope_theta = 10000;
-  c.rms_eps = 1e-5;
+  const ModelConfig c = bench::bench_model_config(quick);
   const int64_t seq = quick ? 64 : 256, batch = quick ? 2 : 4;
 
-  // The conformance tokenizer gives the model a real 32000-token vocabulary.
-  const char* conf = std::getenv("OFFICINA_CONFORMANCE_DIR");
-  std::string conformance = conf && *conf ? conf : OFFICINA_DEFAULT_CONFORMANCE_DIR;
-  auto vocab_model = Model::load(conformance + "/models/tiny-gqa.gguf");
-  if (!vocab_model) die(vocab_model.error().message);
-  auto metadata = tokenizer_gguf_metadata(**vocab_model);
+  auto metadata = bench::bench_tokenizer_metadata();
   if (!metadata) die(metadata.error().message);
   auto random = make_random_model(c, 1);
   if (!random) die(random.error().message);

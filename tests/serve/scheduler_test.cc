@@ -68,16 +68,40 @@ GenerateResult alone(const Model& model, const std::vector<int32_t>& prompt, con
   return result ? *result : GenerateResult{};
 }
 
+std::unique_ptr<Scheduler> make_scheduler(const Model& model, SchedulerOptions options) {
+  auto scheduler = Scheduler::create(model, options);
+  EXPECT_TRUE(scheduler.has_value()) << (scheduler ? "" : scheduler.error().message);
+  return scheduler ? std::move(*scheduler) : nullptr;
+}
+
+SchedulerOptions options_of(int64_t parallel, int64_t context, int threads = 1) {
+  SchedulerOptions options;
+  options.parallel = parallel;
+  options.context = context;
+  options.threads = threads;
+  return options;
+}
+
+// A greedy request whose events go to `sink`.
+SequenceRequest greedy(std::vector<int32_t> prompt, int64_t max_tokens, Collected& sink,
+                       std::shared_ptr<const LoraAdapter> adapter = nullptr, std::string key = "") {
+  SequenceRequest r;
+  r.prompt = std::move(prompt);
+  r.decode.max_tokens = max_tokens;
+  r.decode.sampling.temperature = 0;
+  r.adapter = std::move(adapter);
+  r.adapter_key = std::move(key);
+  r.on_event = sink.sink();
+  return r;
+}
+
 TEST(Scheduler, SixteenSequencesOverFourAdaptersMatchTheirSoloRuns) {
   test::ServeFixture f(4);
   ASSERT_TRUE(f.model);
-  SchedulerOptions options;
-  options.parallel = 16;
-  options.context = 256;
-  options.threads = 2;
+  SchedulerOptions options = options_of(16, 256, 2);
   options.step_tokens = 48;  // forces chunked prefill next to decoding rows
-  auto scheduler = Scheduler::create(*f.model, options);
-  ASSERT_TRUE(scheduler.has_value()) << scheduler.error().message;
+  auto scheduler = make_scheduler(*f.model, options);
+  ASSERT_TRUE(scheduler);
   std::vector<std::unique_ptr<Collected>> results;
   std::vector<std::vector<int32_t>> prompts;
   for (int i = 0; i < 16; ++i) {
@@ -93,7 +117,7 @@ TEST(Scheduler, SixteenSequencesOverFourAdaptersMatchTheirSoloRuns) {
       r.adapter_key = "a" + std::to_string(i % 5);
     }
     r.on_event = c->sink();
-    ASSERT_TRUE((*scheduler)->submit(std::move(r)).has_value());
+    ASSERT_TRUE(scheduler->submit(std::move(r)).has_value());
     results.push_back(std::move(c));
   }
   for (auto& c : results) c->wait();
@@ -108,7 +132,7 @@ TEST(Scheduler, SixteenSequencesOverFourAdaptersMatchTheirSoloRuns) {
     distinct.insert(want.text);
   }
   EXPECT_GT(distinct.size(), 10u) << "adapters should change the output";
-  const SchedulerStats stats = (*scheduler)->stats();
+  const SchedulerStats stats = scheduler->stats();
   EXPECT_GT(stats.max_batch_rows, 16) << "decode rows and prefill chunks share forward passes";
   EXPECT_LE(stats.max_batch_rows, 48);
 }
@@ -116,12 +140,8 @@ TEST(Scheduler, SixteenSequencesOverFourAdaptersMatchTheirSoloRuns) {
 TEST(Scheduler, PrefixReuseSkipsTheSharedSystemPromptAndKeepsTheTokens) {
   test::ServeFixture f(1);
   ASSERT_TRUE(f.model);
-  SchedulerOptions options;
-  options.parallel = 2;
-  options.context = 256;
-  options.threads = 1;
-  auto scheduler = Scheduler::create(*f.model, options);
-  ASSERT_TRUE(scheduler.has_value());
+  auto scheduler = make_scheduler(*f.model, options_of(2, 256, 1));
+  ASSERT_TRUE(scheduler);
   const std::string system = "You are the copilot of a bottling plant. Answer briefly about machines and maintenance. ";
   std::vector<std::string> questions = {"What is the OEE of line 1?", "When does filler F2 fail?",
                                         "Which machine is the bottleneck?"};
@@ -129,42 +149,26 @@ TEST(Scheduler, PrefixReuseSkipsTheSharedSystemPromptAndKeepsTheTokens) {
   for (size_t q = 0; q < questions.size(); ++q) {
     auto prompt = prompt_for(*f.model, system + questions[q]);
     Collected c;
-    SequenceRequest r;
-    r.prompt = prompt;
-    r.decode.max_tokens = 8;
-    r.decode.sampling.temperature = 0;
-    r.on_event = c.sink();
-    ASSERT_TRUE((*scheduler)->submit(std::move(r)).has_value());
+    ASSERT_TRUE(scheduler->submit(greedy(prompt, 8, c)).has_value());
     c.wait();
     EXPECT_EQ(c.tokens, alone(*f.model, prompt, nullptr, 8).tokens) << questions[q];
     if (q > 0) EXPECT_GE(c.cached, 15) << "the system prompt comes from the cache";
     total_cached += c.cached;
     // Another adapter must not reuse the base model's keys and values.
     Collected other;
-    SequenceRequest ra;
-    ra.prompt = prompt;
-    ra.decode.max_tokens = 8;
-    ra.decode.sampling.temperature = 0;
-    ra.adapter = f.adapters[0];
-    ra.adapter_key = "a0";
-    ra.on_event = other.sink();
-    ASSERT_TRUE((*scheduler)->submit(std::move(ra)).has_value());
+    ASSERT_TRUE(scheduler->submit(greedy(prompt, 8, other, f.adapters[0], "a0")).has_value());
     other.wait();
     EXPECT_EQ(other.tokens, alone(*f.model, prompt, f.adapters[0].get(), 8).tokens);
   }
-  EXPECT_GE((*scheduler)->stats().reused_tokens, total_cached);
+  EXPECT_GE(scheduler->stats().reused_tokens, total_cached);
   EXPECT_GT(total_cached, 30);
 }
 
 TEST(Scheduler, ARunningSequenceSharesItsPrefixWithANewOne) {
   test::ServeFixture f(0);
   ASSERT_TRUE(f.model);
-  SchedulerOptions options;
-  options.parallel = 2;
-  options.context = 256;
-  options.threads = 1;
-  auto scheduler = Scheduler::create(*f.model, options);
-  ASSERT_TRUE(scheduler.has_value());
+  auto scheduler = make_scheduler(*f.model, options_of(2, 256, 1));
+  ASSERT_TRUE(scheduler);
   const std::string system = "You are the copilot of a bottling plant with three lines, fillers, cappers and labellers. ";
   auto first_prompt = prompt_for(*f.model, system + "Summarise the night shift.");
   auto second_prompt = prompt_for(*f.model, system + "Which filler stopped?");
@@ -183,17 +187,13 @@ TEST(Scheduler, ARunningSequenceSharesItsPrefixWithANewOne) {
     a_started = true;
     cv.notify_all();
   };
-  ASSERT_TRUE((*scheduler)->submit(std::move(ra)).has_value());
+  ASSERT_TRUE(scheduler->submit(std::move(ra)).has_value());
   {
     std::unique_lock lock(m);
     cv.wait(lock, [&] { return a_started; });
   }
-  SequenceRequest rb;
-  rb.prompt = second_prompt;
-  rb.decode.max_tokens = 8;
-  rb.decode.sampling.temperature = 0;
-  rb.on_event = b.sink();
-  ASSERT_TRUE((*scheduler)->submit(std::move(rb)).has_value());
+  SequenceRequest rb = greedy(second_prompt, 8, b);
+  ASSERT_TRUE(scheduler->submit(std::move(rb)).has_value());
   b.wait();
   a.wait();
   EXPECT_GE(b.cached, 16) << "the shared system prompt is copied from the running slot";
@@ -204,12 +204,8 @@ TEST(Scheduler, ARunningSequenceSharesItsPrefixWithANewOne) {
 TEST(Scheduler, CancelledAndTimedOutSequencesEndAndFreeTheirSlot) {
   test::ServeFixture f(0);
   ASSERT_TRUE(f.model);
-  SchedulerOptions options;
-  options.parallel = 1;
-  options.context = 512;
-  options.threads = 1;
-  auto scheduler = Scheduler::create(*f.model, options);
-  ASSERT_TRUE(scheduler.has_value());
+  auto scheduler = make_scheduler(*f.model, options_of(1, 512, 1));
+  ASSERT_TRUE(scheduler);
   Collected c;
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   SequenceRequest r;
@@ -221,7 +217,7 @@ TEST(Scheduler, CancelledAndTimedOutSequencesEndAndFreeTheirSlot) {
     sink(e);
     if (e.kind == SequenceEvent::Kind::Text && e.token >= 0) cancel->store(true);
   };
-  ASSERT_TRUE((*scheduler)->submit(std::move(r)).has_value());
+  ASSERT_TRUE(scheduler->submit(std::move(r)).has_value());
   c.wait();
   EXPECT_EQ(c.finish, "cancelled");
   EXPECT_LT(c.completion, 5);
@@ -232,7 +228,7 @@ TEST(Scheduler, CancelledAndTimedOutSequencesEndAndFreeTheirSlot) {
   late.decode.max_tokens = 400;
   late.deadline = std::chrono::steady_clock::now();
   late.on_event = t.sink();
-  ASSERT_TRUE((*scheduler)->submit(std::move(late)).has_value());
+  ASSERT_TRUE(scheduler->submit(std::move(late)).has_value());
   t.wait();
   EXPECT_EQ(t.finish, "timeout");
 
@@ -243,7 +239,7 @@ TEST(Scheduler, CancelledAndTimedOutSequencesEndAndFreeTheirSlot) {
   next.decode.max_tokens = 3;
   next.decode.stop_at_end_of_generation = false;
   next.on_event = after.sink();
-  ASSERT_TRUE((*scheduler)->submit(std::move(next)).has_value());
+  ASSERT_TRUE(scheduler->submit(std::move(next)).has_value());
   after.wait();
   EXPECT_EQ(after.finish, "length");
   EXPECT_EQ(after.completion, 3);
@@ -252,13 +248,10 @@ TEST(Scheduler, CancelledAndTimedOutSequencesEndAndFreeTheirSlot) {
 TEST(Scheduler, RefusesWhenTheQueueIsFullOrThePromptCannotFit) {
   test::ServeFixture f(0);
   ASSERT_TRUE(f.model);
-  SchedulerOptions options;
-  options.parallel = 1;
-  options.context = 64;
+  SchedulerOptions options = options_of(1, 64, 1);
   options.max_queue = 2;
-  options.threads = 1;
-  auto scheduler = Scheduler::create(*f.model, options);
-  ASSERT_TRUE(scheduler.has_value());
+  auto scheduler = make_scheduler(*f.model, options);
+  ASSERT_TRUE(scheduler);
   std::vector<std::unique_ptr<Collected>> waits;
   int refused = 0;
   for (int i = 0; i < 12; ++i) {
@@ -268,7 +261,7 @@ TEST(Scheduler, RefusesWhenTheQueueIsFullOrThePromptCannotFit) {
     r.decode.max_tokens = 40;
     r.decode.stop_at_end_of_generation = false;
     r.on_event = c->sink();
-    auto ok = (*scheduler)->submit(std::move(r));
+    auto ok = scheduler->submit(std::move(r));
     if (ok) {
       waits.push_back(std::move(c));
     } else {
@@ -280,29 +273,27 @@ TEST(Scheduler, RefusesWhenTheQueueIsFullOrThePromptCannotFit) {
   for (auto& c : waits) c->wait();
   SequenceRequest big;
   big.prompt.assign(64, 5);
-  auto too_long = (*scheduler)->submit(std::move(big));
+  auto too_long = scheduler->submit(std::move(big));
   ASSERT_FALSE(too_long.has_value());
   EXPECT_NE(too_long.error().message.find("context"), std::string::npos);
   SequenceRequest bad;
   bad.prompt = {1, 999999};
-  EXPECT_FALSE((*scheduler)->submit(std::move(bad)).has_value());
-  EXPECT_FALSE((*scheduler)->submit(SequenceRequest{}).has_value());
+  EXPECT_FALSE(scheduler->submit(std::move(bad)).has_value());
+  EXPECT_FALSE(scheduler->submit(SequenceRequest{}).has_value());
   EXPECT_FALSE(Scheduler::create(*f.model, SchedulerOptions{.parallel = 0}).has_value());
 }
 
 TEST(Scheduler, EmbeddingsAreUnitVectorsThatDependOnTheInput) {
   test::ServeFixture f(1);
   ASSERT_TRUE(f.model);
-  SchedulerOptions options;
-  options.parallel = 1;
-  options.context = 128;
+  SchedulerOptions options = options_of(1, 128, 0);
   options.step_tokens = 8;  // several chunks for one input
-  auto scheduler = Scheduler::create(*f.model, options);
-  ASSERT_TRUE(scheduler.has_value());
-  auto a = (*scheduler)->embed(prompt_for(*f.model, "The filler on line two stops every morning at six"));
-  auto b = (*scheduler)->embed(prompt_for(*f.model, "The filler on line two stops every morning at six"));
-  auto c = (*scheduler)->embed(prompt_for(*f.model, "A completely different sentence"));
-  auto d = (*scheduler)->embed(prompt_for(*f.model, "The filler on line two stops every morning at six"), f.adapters[0]);
+  auto scheduler = make_scheduler(*f.model, options);
+  ASSERT_TRUE(scheduler);
+  auto a = scheduler->embed(prompt_for(*f.model, "The filler on line two stops every morning at six"));
+  auto b = scheduler->embed(prompt_for(*f.model, "The filler on line two stops every morning at six"));
+  auto c = scheduler->embed(prompt_for(*f.model, "A completely different sentence"));
+  auto d = scheduler->embed(prompt_for(*f.model, "The filler on line two stops every morning at six"), f.adapters[0]);
   ASSERT_TRUE(a && b && c && d);
   ASSERT_EQ(a->size(), static_cast<size_t>(f.model->config().dim));
   double norm = 0, dot_ac = 0;
@@ -327,7 +318,7 @@ TEST(Scheduler, EmbeddingsAreUnitVectorsThatDependOnTheInput) {
   double mn = 0;
   for (double v : mean) mn += v * v;
   for (int64_t k = 0; k < dim; ++k) EXPECT_NEAR((*a)[static_cast<size_t>(k)], mean[static_cast<size_t>(k)] / std::sqrt(mn), 1e-4);
-  EXPECT_FALSE((*scheduler)->embed({}).has_value());
+  EXPECT_FALSE(scheduler->embed({}).has_value());
 }
 
 }  // namespace
