@@ -60,6 +60,30 @@ struct Exchange {
   std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
 };
 
+// Folds one sequence's events into its ChoiceResult and records the time
+// to the request's first token.
+struct ChoiceCollector {
+  Metrics& metrics;
+  Clock::time_point started;
+  bool first = true;
+
+  void add(ChoiceResult& c, const SequenceEvent& e) {
+    if (e.kind == SequenceEvent::Kind::Text) {
+      if (first && e.token >= 0) {
+        metrics.observe_first_token(std::chrono::duration<double>(Clock::now() - started).count());
+        first = false;
+      }
+      c.text += e.text;
+      if (e.logprob) c.tokens.push_back(e);
+    } else if (e.kind == SequenceEvent::Kind::Done) {
+      c.finish = e.finish;
+      c.completion_tokens = e.completion_tokens;
+      c.prompt_tokens = e.prompt_tokens;
+      c.cached_tokens = e.cached_tokens;
+    }
+  }
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -236,31 +260,16 @@ void Server::Impl::completions(const httplib::Request& req, httplib::Response& r
     std::vector<ChoiceResult> choices(static_cast<size_t>(job->n));
     int done = 0;
     std::string failure;
-    bool first = true;
+    ChoiceCollector collector{metrics, started};
     std::unique_lock lock(exchange->mutex);
     while (done < submitted) {
       exchange->cv.wait(lock, [&] { return !exchange->events.empty(); });
       while (!exchange->events.empty()) {
         auto [i, e] = std::move(exchange->events.front());
         exchange->events.pop_front();
-        ChoiceResult& c = choices[static_cast<size_t>(i)];
-        if (e.kind == SequenceEvent::Kind::Text) {
-          if (first && e.token >= 0) {
-            metrics.observe_first_token(std::chrono::duration<double>(Clock::now() - started).count());
-            first = false;
-          }
-          c.text += e.text;
-          if (e.logprob) c.tokens.push_back(e);
-        } else if (e.kind == SequenceEvent::Kind::Done) {
-          c.finish = e.finish;
-          c.completion_tokens = e.completion_tokens;
-          c.prompt_tokens = e.prompt_tokens;
-          c.cached_tokens = e.cached_tokens;
-          ++done;
-        } else {
-          failure = e.error;
-          ++done;
-        }
+        collector.add(choices[static_cast<size_t>(i)], e);
+        if (e.kind == SequenceEvent::Kind::Failed) failure = e.error;
+        if (e.kind != SequenceEvent::Kind::Text) ++done;
       }
     }
     lock.unlock();
@@ -289,7 +298,7 @@ void Server::Impl::completions(const httplib::Request& req, httplib::Response& r
         std::vector<ChoiceResult> choices(n);
         std::vector<bool> started_choice(n, false);
         int done = 0;
-        bool first = true;
+        ChoiceCollector collector{metrics, started};
         const bool hold = chat && job->parse_tool_calls;
         while (done < submitted) {
           std::deque<std::pair<int, SequenceEvent>> batch;
@@ -312,13 +321,8 @@ void Server::Impl::completions(const httplib::Request& req, httplib::Response& r
               }
             }
             bool ok = true;
+            collector.add(c, e);
             if (e.kind == SequenceEvent::Kind::Text) {
-              if (first && e.token >= 0) {
-                metrics.observe_first_token(std::chrono::duration<double>(Clock::now() - started).count());
-                first = false;
-              }
-              c.text += e.text;
-              if (e.logprob) c.tokens.push_back(e);
               if (hold || (e.text.empty() && !e.logprob)) continue;
               OJson lp;
               if (job->logprobs && e.logprob)
@@ -327,10 +331,6 @@ void Server::Impl::completions(const httplib::Request& req, httplib::Response& r
                         : send(text_chunk_json(meta, i, e.text, "", lp));
             } else if (e.kind == SequenceEvent::Kind::Done) {
               ++done;
-              c.finish = e.finish;
-              c.completion_tokens = e.completion_tokens;
-              c.prompt_tokens = e.prompt_tokens;
-              c.cached_tokens = e.cached_tokens;
               std::string finish = e.finish;
               if (hold) {
                 OJson message = chat_message_json(*job, context.tool_format, c, finish);

@@ -16,7 +16,8 @@
 namespace officina {
 namespace {
 
-std::vector<std::string> doc_commands(const std::string& text) {
+// The lines of ```sh blocks that start with `prefix`.
+std::vector<std::string> sh_lines(const std::string& text, const std::string& prefix) {
   std::vector<std::string> out;
   std::istringstream in(text);
   std::string line;
@@ -26,9 +27,15 @@ std::vector<std::string> doc_commands(const std::string& text) {
       in_sh = !in_sh && line == "```sh";
       continue;
     }
-    // `officina serve` runs until stopped: ServerExamplesRun starts it.
-    if (in_sh && line.starts_with("officina ") && !line.starts_with("officina serve ")) out.push_back(line);
+    if (in_sh && line.starts_with(prefix)) out.push_back(line);
   }
+  return out;
+}
+
+std::vector<std::string> doc_commands(const std::string& text) {
+  // `officina serve` runs until stopped: ServerExamplesRun starts it.
+  auto out = sh_lines(text, "officina ");
+  std::erase_if(out, [](const std::string& line) { return line.starts_with("officina serve "); });
   return out;
 }
 
@@ -105,22 +112,10 @@ TEST(Docs, ServerExamplesRun) {
     const std::string cmd = test::officina_binary() + substitute(c, out.path()).substr(8) + " > /dev/null 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << c;
   }
-  std::string serve;
-  std::vector<std::string> curls;
-  {
-    std::istringstream in(*text);
-    std::string line;
-    bool in_sh = false;
-    while (std::getline(in, line)) {
-      if (line.starts_with("```")) {
-        in_sh = !in_sh && line == "```sh";
-        continue;
-      }
-      if (in_sh && line.starts_with("officina serve ")) serve = line;
-      if (in_sh && line.starts_with("curl ")) curls.push_back(line);
-    }
-  }
-  ASSERT_FALSE(serve.empty());
+  const auto serves = sh_lines(*text, "officina serve ");
+  const auto curls = sh_lines(*text, "curl ");
+  ASSERT_EQ(serves.size(), 1u);
+  std::string serve = serves[0];
   ASSERT_GE(curls.size(), 10u);
   serve = replace_all(substitute(serve, out.path()), "--port 8080", "--port 0");
   const std::string log = out.path("serve.log");
