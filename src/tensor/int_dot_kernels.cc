@@ -42,7 +42,7 @@ namespace officina::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using namespace blocks;
 
-#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
 
 using DB = hn::CappedTag<uint8_t, 32>;
 using DS = hn::RebindToSigned<DB>;
@@ -424,7 +424,7 @@ void IntDotTile(DType type, const std::byte* w, const ActRow* x, int x_rows, int
   }
 }
 
-#else  // scalar target (or not x86): the reference
+#else  // scalar or emulated target (or not x86): the reference
 
 void IntDotTile(DType type, const std::byte* w, const ActRow* x, int x_rows, int64_t cols, float* out) {
   for (int c = 0; c < x_rows; ++c) out[c] = int_dot_reference(type, w, x[c], cols);
