@@ -7,6 +7,7 @@
 //   serve_bench [OUT.json] [--threads N] [--tokens N] [--type Q8_0|Q4_0|F32] [--quick]
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -33,16 +34,20 @@ namespace {
   std::exit(1);
 }
 
+using Clock = std::chrono::steady_clock;
+
 struct Waiter {
   std::mutex mutex;
   std::condition_variable cv;
   int done = 0;
   std::vector<std::string> texts;
   std::vector<int64_t> tokens;
+  std::vector<Clock::time_point> first, last;  // each request's first and last token
 };
 
 struct Run {
   double seconds = 0;
+  double decode_seconds = 0;  // time while some request was decoding (after its first token)
   int64_t generated = 0;
   int64_t max_batch_rows = 0;
   std::vector<std::string> texts;
@@ -53,6 +58,8 @@ Run run(Scheduler& scheduler, const std::vector<std::vector<int32_t>>& prompts,
   Waiter w;
   w.texts.resize(prompts.size());
   w.tokens.resize(prompts.size());
+  w.first.assign(prompts.size(), Clock::time_point::max());
+  w.last.assign(prompts.size(), Clock::time_point::min());
   auto submit = [&](size_t i) {
     SequenceRequest r;
     r.prompt = prompts[i];
@@ -65,6 +72,10 @@ Run run(Scheduler& scheduler, const std::vector<std::vector<int32_t>>& prompts,
       std::lock_guard lock(w.mutex);
       if (e.kind == SequenceEvent::Kind::Text) {
         w.texts[i] += e.text;
+        if (e.token >= 0) {
+          w.first[i] = std::min(w.first[i], Clock::now());
+          w.last[i] = Clock::now();
+        }
       } else {
         if (e.kind == SequenceEvent::Kind::Failed) die(e.error);
         w.tokens[i] = e.completion_tokens;
@@ -88,6 +99,16 @@ Run run(Scheduler& scheduler, const std::vector<std::vector<int32_t>>& prompts,
   }
   Run r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Decode time: the union of the requests' [first token, last token] spans.
+  std::vector<std::pair<Clock::time_point, Clock::time_point>> spans;
+  for (size_t i = 0; i < prompts.size(); ++i) spans.emplace_back(w.first[i], w.last[i]);
+  std::sort(spans.begin(), spans.end());
+  Clock::time_point end = Clock::time_point::min();
+  for (const auto& [a, b] : spans) {
+    const Clock::time_point from = std::max(a, end);
+    if (b > from) r.decode_seconds += std::chrono::duration<double>(b - from).count();
+    end = std::max(end, b);
+  }
   for (int64_t n : w.tokens) r.generated += n;
   r.texts = w.texts;
   r.max_batch_rows = scheduler.stats().max_batch_rows;
@@ -163,25 +184,35 @@ int main(int argc, char** argv) {
   const bool same = alone.texts == together.texts;
   const double alone_ts = static_cast<double>(alone.generated) / alone.seconds;
   const double together_ts = static_cast<double>(together.generated) / together.seconds;
+  // Decode rate: tokens after each request's first, over the decoding time.
+  const double n = static_cast<double>(prompts.size());
+  const double alone_decode = (static_cast<double>(alone.generated) - n) / alone.decode_seconds;
+  const double together_decode = (static_cast<double>(together.generated) - n) / together.decode_seconds;
 
   std::printf("serve_bench: %s, %s, %d threads, 8 requests x %lld tokens over 4 adapters (rank 16, q/k/v/o)\n",
               quick ? "quick model" : "134M model", type_name.c_str(), threads, static_cast<long long>(tokens));
-  std::printf("| mode | seconds | generated | aggregate tok/s | largest batch |\n| --- | ---: | ---: | ---: | ---: |\n");
-  std::printf("| one at a time | %.2f | %lld | %.1f | %lld |\n", alone.seconds, static_cast<long long>(alone.generated),
-              alone_ts, static_cast<long long>(alone.max_batch_rows));
-  std::printf("| 8 concurrent | %.2f | %lld | %.1f | %lld |\n", together.seconds,
-              static_cast<long long>(together.generated), together_ts, static_cast<long long>(together.max_batch_rows));
-  std::printf("speed-up %.2fx; same texts both ways: %s\n", together_ts / alone_ts, same ? "yes" : "NO");
+  std::printf("| mode | seconds | generated | tok/s (wall, with prefill) | decode tok/s | largest batch |\n"
+              "| --- | ---: | ---: | ---: | ---: | ---: |\n");
+  std::printf("| one at a time | %.2f | %lld | %.1f | %.1f | %lld |\n", alone.seconds,
+              static_cast<long long>(alone.generated), alone_ts, alone_decode, static_cast<long long>(alone.max_batch_rows));
+  std::printf("| 8 concurrent | %.2f | %lld | %.1f | %.1f | %lld |\n", together.seconds,
+              static_cast<long long>(together.generated), together_ts, together_decode,
+              static_cast<long long>(together.max_batch_rows));
+  std::printf("speed-up %.2fx wall, %.2fx decode; same texts both ways: %s\n", together_ts / alone_ts,
+              together_decode / alone_decode, same ? "yes" : "NO");
 
   nlohmann::json json;
   json["machine"] = {{"cpu", bench::cpu_model()}, {"load_average", bench::load_average()}};
   json["setup"] = {{"dim", c.dim}, {"layers", c.n_layers}, {"ffn", c.ffn_dim}, {"vocab", c.vocab_size},
                    {"type", type_name}, {"threads", threads}, {"requests", 8}, {"adapters", 4},
                    {"tokens_per_request", tokens}};
-  json["one_at_a_time"] = {{"seconds", alone.seconds}, {"generated", alone.generated}, {"tok_s", alone_ts}};
+  json["one_at_a_time"] = {{"seconds", alone.seconds}, {"generated", alone.generated}, {"tok_s", alone_ts},
+                           {"decode_seconds", alone.decode_seconds}, {"decode_tok_s", alone_decode}};
   json["concurrent"] = {{"seconds", together.seconds}, {"generated", together.generated}, {"tok_s", together_ts},
+                        {"decode_seconds", together.decode_seconds}, {"decode_tok_s", together_decode},
                         {"max_batch_rows", together.max_batch_rows}};
   json["speedup"] = together_ts / alone_ts;
+  json["decode_speedup"] = together_decode / alone_decode;
   json["same_texts"] = same;
   FILE* f = std::fopen(out_path.c_str(), "w");
   if (!f) die("cannot write " + out_path);
