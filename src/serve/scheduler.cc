@@ -5,7 +5,6 @@
 #include <future>
 #include <map>
 
-#include "base/log.h"
 
 namespace officina {
 

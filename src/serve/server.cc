@@ -5,14 +5,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <filesystem>
 #include <fstream>
 #include <random>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "base/log.h"
 #include "model/model_chat_template.h"
 #include "serve/api_error.h"
 #include "serve/metrics.h"
@@ -30,11 +28,13 @@ int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-bool same_key(const std::string& a, const std::string& b) {
-  // Constant time in the key's content.
-  unsigned diff = a.size() == b.size() ? 0u : 1u;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i % std::max<size_t>(b.size(), 1)]);
-  return diff == 0 && !b.empty();
+// Compares every byte whatever the content, so the time says nothing about
+// how much of a guess was right.
+bool same_key(const std::string& given, const std::string& key) {
+  if (given.size() != key.size() || key.empty()) return false;
+  unsigned diff = 0;
+  for (size_t i = 0; i < key.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ key[i]);
+  return diff == 0;
 }
 
 std::string base64(const void* data, size_t size) {
@@ -245,8 +245,8 @@ void Server::Impl::completions(const httplib::Request& req, httplib::Response& r
     };
     auto ok = scheduler->submit(std::move(r));
     if (!ok) {
+      // Choices already queued see the cancel flag and end at once.
       exchange->cancel->store(true);
-      // Wait for the ones already queued to end so no event outlives the reply's meaning.
       if (ok.error().message.starts_with("queue full"))
         return send_error(res, {429, "The server is busy: " + ok.error().message + "; retry later", "rate_limit_error", "",
                                 "queue_full"});
