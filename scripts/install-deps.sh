@@ -17,6 +17,8 @@ packages=(
   libyaml-cpp-dev
   # twin live mode: MQTT client, broker (integration tests), telemetry store
   libmosquitto-dev mosquitto libsqlite3-dev
+  # platform: argon2id key hashes, XChaCha20-Poly1305 encryption at rest
+  libsodium-dev
 )
 # Node.js + npm fetch the reference Llama-3 tokenizer for conformance tests
 # and run the server tests with the openai SDK (which wants node >= 20);
