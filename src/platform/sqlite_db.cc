@@ -94,6 +94,16 @@ std::optional<int64_t> SqliteStatement::column_optional_int64(int column) const 
   return column_int64(column);
 }
 
+Result<void> SqliteDb::configure() {
+  OFFICINA_CHECK(exec("PRAGMA foreign_keys = ON"));
+  if (path_ == ":memory:") return {};
+  OFFICINA_TRY(auto mode, prepare("PRAGMA journal_mode = WAL"));
+  OFFICINA_TRY(bool row, mode.step());
+  if (!row || mode.column_text(0) != "wal") return fail("DB: cannot switch to WAL mode");
+  // WAL with synchronous=FULL: a committed transaction survives power loss.
+  return exec("PRAGMA synchronous = FULL");
+}
+
 Result<SqliteDb> SqliteDb::open(const std::string& path) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -103,14 +113,8 @@ Result<SqliteDb> SqliteDb::open(const std::string& path) {
   }
   sqlite3_busy_timeout(raw, 5000);
   sqlite3_extended_result_codes(raw, 1);
-  OFFICINA_CHECK(db.exec("PRAGMA foreign_keys = ON"));
-  if (path != ":memory:") {
-    OFFICINA_TRY(auto mode, db.prepare("PRAGMA journal_mode = WAL"));
-    OFFICINA_TRY(bool row, mode.step());
-    if (!row || mode.column_text(0) != "wal") return fail("DB: {}: cannot switch to WAL mode", path);
-    // WAL with synchronous=FULL: a committed transaction survives power loss.
-    OFFICINA_CHECK(db.exec("PRAGMA synchronous = FULL"));
-  }
+  auto configured = db.configure();
+  if (!configured) return wrap(configured.error(), path);
   return db;
 }
 

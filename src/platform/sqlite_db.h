@@ -96,6 +96,7 @@ class SqliteDb {
 
  private:
   SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Result<void> configure();
   sqlite3* db_ = nullptr;
   std::string path_;
 };

@@ -1,0 +1,78 @@
+// The platform's records: organisations, projects, API keys, allocations,
+// usage and audit entries, with the names they have in the API and in the
+// store ("sme", "fast_lane", ...). Plain values; thread-safety: none needed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace officina {
+
+enum class OrgKind { sme, startup, research, public_body };
+enum class Role { operator_role, owner, member, viewer };
+// Modelled on the EuroHPC AI Factory access calls.
+enum class AccessTier { playground, fast_lane, large_scale };
+
+std::string_view org_kind_name(OrgKind kind);  // "sme", "startup", "research", "public"
+std::optional<OrgKind> parse_org_kind(std::string_view name);
+std::string_view role_name(Role role);  // "operator", "owner", "member", "viewer"
+std::optional<Role> parse_role(std::string_view name);
+std::string_view tier_name(AccessTier tier);  // "playground", "fast_lane", "large_scale"
+std::optional<AccessTier> parse_tier(std::string_view name);
+
+struct Organization {
+  std::string id;  // "org_" + 24 hex digits
+  std::string name;
+  OrgKind kind = OrgKind::sme;
+  int64_t created_at = 0;  // unix seconds
+};
+
+struct Project {
+  std::string id;  // "proj_..."
+  std::string organization_id;
+  std::string name;
+  int64_t created_at = 0;
+  std::optional<int64_t> deleted_at;
+};
+
+struct ApiKeyRecord {
+  std::string id;          // "key_..." (also the key's public part)
+  std::string project_id;  // empty for operator keys
+  Role role = Role::viewer;
+  std::string hash;        // argon2id, libsodium's encoded string
+  std::string hint;        // the key's last 4 characters, for listings
+  int64_t created_at = 0;
+  std::optional<int64_t> expires_at, revoked_at;
+};
+
+struct Allocation {
+  std::string id;  // "alloc_..."
+  std::string project_id;
+  AccessTier tier = AccessTier::playground;
+  double core_hours = 0, gpu_hours = 0;
+  int64_t starts_at = 0, ends_at = 0, created_at = 0;
+};
+
+// Reserved resources x elapsed time of one job (or part of one).
+struct UsageRecord {
+  int64_t id = 0;
+  std::string project_id, allocation_id, job_id;
+  double core_hours = 0, gpu_hours = 0;
+  int64_t started_at = 0, ended_at = 0;
+};
+
+struct AuditEntry {
+  int64_t seq = 0;  // 1, 2, ... with no gaps
+  int64_t at = 0;   // unix seconds
+  std::string actor;     // key id, "cli" for the admin command
+  std::string project_id;  // the project the resource belongs to, if any
+  std::string action;    // "organization.create", "api_key.revoke", ...
+  std::string resource;  // the id acted on
+  std::string origin;    // client address, or "cli"
+  std::string detail;    // JSON object
+  std::string prev_hash, hash;  // hex SHA-256; the first entry's prev_hash is 64 zeros
+};
+
+}  // namespace officina
