@@ -24,5 +24,6 @@ void add_finetune_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_admin_command(CLI::App& app);
 
 }  // namespace officina::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   officina::cli::add_bench_command(app);
   officina::cli::add_finetune_command(app);
   officina::cli::add_serve_command(app);
+  officina::cli::add_admin_command(app);
   officina::cli::add_twin_command(app);
   officina::cli::add_pdm_command(app);
 
