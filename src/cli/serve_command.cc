@@ -1,7 +1,9 @@
 // officina serve -m MODEL [--alias NAME] [--adapter NAME=PATH[:SCALE] ...] [--host 127.0.0.1] [--port 8080]
-//                [--api-key KEY | --api-keys-file FILE] [--parallel N] [--ctx N] [--threads N] ...
+//                [--api-key KEY | --api-keys-file FILE | --data-dir DIR] [--parallel N] [--ctx N] ...
 // Serves the model over the OpenAI API (see src/serve/server.h and
-// docs/server.md). Without a key option a key is generated and printed once.
+// docs/server.md). Without a key option a key is generated and printed once;
+// with --data-dir the platform API is served too and every request is
+// checked against the instance's keys (docs/platform.md).
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -11,13 +13,14 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "platform/platform_api.h"
 #include "serve/server.h"
 
 namespace officina::cli {
 
 namespace {
 struct ServeArgs {
-  std::string model, api_key, api_keys_file;
+  std::string model, api_key, api_keys_file, data_dir;
   std::vector<std::string> adapters;
   ServerOptions server;
   SchedulerOptions scheduler;
@@ -34,7 +37,15 @@ void run_serve(ServeArgs a) {
   if (!a.api_key.empty() && !a.api_keys_file.empty())
     return report(Error{"give --api-key or --api-keys-file, not both"});
   bool generated = false;
-  if (!a.api_keys_file.empty()) {
+  std::unique_ptr<Platform> platform;
+  if (!a.data_dir.empty()) {
+    if (!a.api_key.empty() || !a.api_keys_file.empty())
+      return report(Error{"--data-dir authenticates with the instance's keys: leave out --api-key and --api-keys-file"});
+    auto opened = Platform::open(a.data_dir);
+    if (!opened) return report(opened.error());
+    platform = std::move(*opened);
+    a.server.authenticator = platform_authenticator(*platform);
+  } else if (!a.api_keys_file.empty()) {
     auto keys = read_api_keys_file(a.api_keys_file);
     if (!keys) return report(keys.error());
     a.server.api_keys = *keys;
@@ -51,6 +62,7 @@ void run_serve(ServeArgs a) {
   if (a.scheduler.context <= 0) a.scheduler.context = std::min<int64_t>(model.config().context_length, 4096);
   auto server = Server::create(model, a.server, a.scheduler);
   if (!server) return report(server.error());
+  if (platform) mount_platform_api(**server, *platform);
   for (const auto& spec : a.adapters) {
     const size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -66,6 +78,7 @@ void run_serve(ServeArgs a) {
   std::printf("officina serve: model %s, %zu adapters, %lld sequences x %lld context\n", (*server)->base_name().c_str(),
               (*server)->adapters().list().size(), static_cast<long long>(a.scheduler.parallel),
               static_cast<long long>(a.scheduler.context));
+  if (platform) std::printf("officina serve: platform API of %s\n", a.data_dir.c_str());
   std::printf("officina serve: listening on http://%s:%d\n", a.server.host.c_str(), *port);
   std::fflush(stdout);
   g_server = server->get();
@@ -91,6 +104,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--port", s.port, "port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--api-key", a->api_key, "the API key clients must send (default: a generated one, printed once)");
   cmd->add_option("--api-keys-file", a->api_keys_file, "a file of API keys, one per line");
+  cmd->add_option("--data-dir", a->data_dir, "serve the platform API of this instance and use its keys (officina admin init)");
   cmd->add_option("--chat-template", s.chat_template_file, "a Jinja template file instead of the model's");
   cmd->add_option("-p,--parallel", q.parallel, "sequences decoded together")->capture_default_str()->check(CLI::Range(1, 1024));
   cmd->add_option("-c,--ctx", q.context, "context per sequence (default: the model's, at most 4096)");

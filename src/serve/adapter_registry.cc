@@ -11,7 +11,7 @@ bool AdapterRegistry::valid_name(const std::string& name) {
   return true;
 }
 
-Result<void> AdapterRegistry::add(const std::string& name, const std::string& spec) {
+Result<void> AdapterRegistry::add(const std::string& name, const std::string& spec, const std::string& owner) {
   if (!valid_name(name)) return fail("adapter name '{}' must be 1 to 128 of A-Z a-z 0-9 . _ : -", name);
   std::pair<std::string, float> parsed;
   OFFICINA_TRY(parsed, LoraAdapter::parse_spec(spec));
@@ -26,6 +26,7 @@ Result<void> AdapterRegistry::add(const std::string& name, const std::string& sp
   if (entries_.contains(name)) return fail("an adapter named '{}' is already loaded", name);
   Entry e;
   e.path = parsed.first;
+  e.owner = owner;
   e.scale = parsed.second;
   e.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   e.generation = ++generation_;
@@ -91,10 +92,17 @@ void AdapterRegistry::evict_locked() {
   }
 }
 
+std::optional<std::string> AdapterRegistry::owner(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.owner;
+}
+
 std::vector<AdapterInfoRow> AdapterRegistry::list() const {
   std::lock_guard lock(mutex_);
   std::vector<AdapterInfoRow> rows;
-  for (const auto& [name, e] : entries_) rows.push_back({name, e.path, e.adapter != nullptr, e.created});
+  for (const auto& [name, e] : entries_) rows.push_back({name, e.path, e.owner, e.adapter != nullptr, e.created});
   return rows;
 }
 

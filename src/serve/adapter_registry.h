@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct AdapterHandle {
 
 struct AdapterInfoRow {
   std::string name, path;
+  std::string owner;  // the project it belongs to; empty: every key may use it
   bool loaded = false;
   int64_t created = 0;  // unix seconds when registered
 };
@@ -35,7 +37,10 @@ class AdapterRegistry {
 
   // Registers and loads NAME from PATH[:SCALE] (fails on a bad adapter, a
   // name already taken, or a name that is not [A-Za-z0-9._:-]{1,128}).
-  Result<void> add(const std::string& name, const std::string& spec);
+  // `owner`: the project whose keys alone may use it (empty: every key).
+  Result<void> add(const std::string& name, const std::string& spec, const std::string& owner = "");
+  // The adapter's owner; nullopt when there is no such adapter.
+  std::optional<std::string> owner(const std::string& name) const;
   // Forgets NAME; false when there is none.
   bool remove(const std::string& name);
   bool contains(const std::string& name) const;
@@ -50,6 +55,7 @@ class AdapterRegistry {
  private:
   struct Entry {
     std::string path;
+    std::string owner;
     float scale = 1.0f;
     int64_t created = 0;
     int64_t generation = 0;

@@ -103,13 +103,13 @@ struct Server::Impl {
   Impl(const Model& m, const ServerOptions& o) : model(m), options(o), registry(m.config(), o.max_adapters) {}
 
   void routes();
-  bool authorised(const httplib::Request& req, httplib::Response& res);
-  void send_error(httplib::Response& res, const ApiError& error);
+  ApiResult<AuthContext> authenticate(const httplib::Request& req);
+  void send_error(httplib::Response& res, const ApiError& error) { Server::send_error(res, error); }
   ApiResult<OJson> parse_body(const httplib::Request& req);
-  ApiResult<AdapterHandle> resolve_model(const std::string& name);
-  void completions(const httplib::Request& req, httplib::Response& res, bool chat);
-  void embeddings(const httplib::Request& req, httplib::Response& res);
-  void models(const httplib::Request& req, httplib::Response& res);
+  ApiResult<AdapterHandle> resolve_model(const std::string& name, const AuthContext& who);
+  void completions(const httplib::Request& req, httplib::Response& res, bool chat, const AuthContext& who);
+  void embeddings(const httplib::Request& req, httplib::Response& res, const AuthContext& who);
+  void models(const httplib::Request& req, httplib::Response& res, const AuthContext& who);
   GaugeValues gauges() const;
 };
 
@@ -117,10 +117,26 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { stop(); }
 AdapterRegistry& Server::adapters() { return impl_->registry; }
 const std::string& Server::base_name() const { return impl_->base; }
+httplib::Server& Server::http() { return impl_->http; }
+ApiResult<AuthContext> Server::authenticate(const httplib::Request& req) { return impl_->authenticate(req); }
+
+void Server::send_error(httplib::Response& res, const ApiError& error) {
+  res.status = error.status;
+  res.set_content(error.json(), "application/json");
+}
+
+namespace {
+
+// Adapters of no project are shared; a project's are its keys' alone.
+bool may_use(const std::string& owner, const AuthContext& who) {
+  return owner.empty() || who.project_id.empty() || owner == who.project_id;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Server>> Server::create(const Model& model, const ServerOptions& options,
                                                const SchedulerOptions& scheduler) {
-  if (options.api_keys.empty()) return fail("serve: no API key");
+  if (options.api_keys.empty() && !options.authenticator) return fail("serve: no API key");
   auto impl = std::make_unique<Impl>(model, options);
   impl->base = options.alias.empty() ? model.name() : options.alias;
   OFFICINA_TRY(impl->tmpl, model_chat_template(model, "", options.chat_template_file));
@@ -171,28 +187,20 @@ GaugeValues Server::Impl::gauges() const {
   return g;
 }
 
-void Server::Impl::send_error(httplib::Response& res, const ApiError& error) {
-  res.status = error.status;
-  res.set_content(error.json(), "application/json");
-}
-
-bool Server::Impl::authorised(const httplib::Request& req, httplib::Response& res) {
+ApiResult<AuthContext> Server::Impl::authenticate(const httplib::Request& req) {
   std::string header = req.get_header_value("Authorization");
   std::string key;
   if (header.starts_with("Bearer ")) key = header.substr(7);
   else key = req.get_header_value("api-key");
+  if (options.authenticator) return options.authenticator(key);
   if (key.empty()) {
-    send_error(res, {401, "You didn't provide an API key: send \"Authorization: Bearer YOUR_KEY\"", "authentication_error",
-                     "", "missing_api_key"});
-    return false;
+    return std::unexpected(ApiError{401, "You didn't provide an API key: send \"Authorization: Bearer YOUR_KEY\"",
+                                    "authentication_error", "", "missing_api_key"});
   }
   bool ok = false;
   for (const auto& k : options.api_keys) ok = same_key(key, k) || ok;
-  if (!ok) {
-    send_error(res, {401, "Incorrect API key provided", "authentication_error", "", "invalid_api_key"});
-    return false;
-  }
-  return true;
+  if (!ok) return std::unexpected(ApiError{401, "Incorrect API key provided", "authentication_error", "", "invalid_api_key"});
+  return AuthContext{};
 }
 
 ApiResult<OJson> Server::Impl::parse_body(const httplib::Request& req) {
@@ -203,9 +211,10 @@ ApiResult<OJson> Server::Impl::parse_body(const httplib::Request& req) {
   }
 }
 
-ApiResult<AdapterHandle> Server::Impl::resolve_model(const std::string& name) {
+ApiResult<AdapterHandle> Server::Impl::resolve_model(const std::string& name, const AuthContext& who) {
   if (name == base) return AdapterHandle{};
-  if (!registry.contains(name))
+  const auto owner = registry.owner(name);
+  if (!owner || !may_use(*owner, who))
     return std::unexpected(ApiError{404, fmt::format("The model '{}' does not exist", name), "invalid_request_error",
                                     "model", "model_not_found"});
   auto handle = registry.get(name);
@@ -213,13 +222,14 @@ ApiResult<AdapterHandle> Server::Impl::resolve_model(const std::string& name) {
   return *handle;
 }
 
-void Server::Impl::completions(const httplib::Request& req, httplib::Response& res, bool chat) {
+void Server::Impl::completions(const httplib::Request& req, httplib::Response& res, bool chat,
+                               const AuthContext& who) {
   auto body = parse_body(req);
   if (!body) return send_error(res, body.error());
   auto job_result = chat ? parse_chat_request(*body, context) : parse_completion_request(*body, context);
   if (!job_result) return send_error(res, job_result.error());
   auto job = std::make_shared<CompletionJob>(std::move(*job_result));
-  auto adapter = resolve_model(job->model);
+  auto adapter = resolve_model(job->model, who);
   if (!adapter) return send_error(res, adapter.error());
 
   auto exchange = std::make_shared<Exchange>();
@@ -383,7 +393,7 @@ void Server::Impl::completions(const httplib::Request& req, httplib::Response& r
       });
 }
 
-void Server::Impl::embeddings(const httplib::Request& req, httplib::Response& res) {
+void Server::Impl::embeddings(const httplib::Request& req, httplib::Response& res, const AuthContext& who) {
   auto body = parse_body(req);
   if (!body) return send_error(res, body.error());
   if (!body->is_object()) return send_error(res, bad_request("the request body must be a JSON object"));
@@ -392,7 +402,7 @@ void Server::Impl::embeddings(const httplib::Request& req, httplib::Response& re
       return send_error(res, bad_request("Unrecognized request argument supplied: " + key, key));
   auto name = request_model(*body);
   if (!name) return send_error(res, name.error());
-  auto adapter = resolve_model(*name);
+  auto adapter = resolve_model(*name, who);
   if (!adapter) return send_error(res, adapter.error());
   std::string format = "float";
   if (auto it = body->find("encoding_format"); it != body->end() && !it->is_null()) {
@@ -454,7 +464,7 @@ void Server::Impl::embeddings(const httplib::Request& req, httplib::Response& re
   res.set_content(out.dump(), "application/json");
 }
 
-void Server::Impl::models(const httplib::Request& req, httplib::Response& res) {
+void Server::Impl::models(const httplib::Request& req, httplib::Response& res, const AuthContext& who) {
   auto entry = [](const std::string& id, int64_t created, const std::string& parent) {
     OJson m = {{"id", id}, {"object", "model"}, {"created", created}, {"owned_by", "officina"}};
     if (!parent.empty()) m["parent"] = parent;
@@ -462,7 +472,9 @@ void Server::Impl::models(const httplib::Request& req, httplib::Response& res) {
   };
   OJson data = OJson::array();
   data.push_back(entry(base, created, ""));
-  for (const auto& row : registry.list()) data.push_back(entry(row.name, row.created, base));
+  for (const auto& row : registry.list()) {
+    if (may_use(row.owner, who)) data.push_back(entry(row.name, row.created, base));
+  }
   if (req.matches.size() > 1) {
     const std::string id = req.matches[1];
     for (const auto& m : data)
@@ -485,7 +497,12 @@ void Server::Impl::routes() {
   auto guarded = [this](std::string endpoint, auto handler) {
     return [this, endpoint, handler](const httplib::Request& req, httplib::Response& res) {
       const auto t0 = Clock::now();
-      if (authorised(req, res)) handler(req, res);
+      auto who = authenticate(req);
+      if (who) {
+        handler(req, res, *who);
+      } else {
+        send_error(res, who.error());
+      }
       if (!res.is_chunked_content_provider_)  // streams count themselves when they end
         metrics.count_request(endpoint, res.status == -1 ? 200 : res.status,
                               std::chrono::duration<double>(Clock::now() - t0).count());
@@ -495,27 +512,33 @@ void Server::Impl::routes() {
     res.set_content(R"({"status":"ok"})", "application/json");
     metrics.count_request("/health", 200, 0);
   });
-  http.Get("/metrics", guarded("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  http.Get("/metrics", guarded("/metrics", [this](const httplib::Request&, httplib::Response& res, const AuthContext&) {
              res.set_content(metrics.render(gauges()), "text/plain; version=0.0.4");
            }));
-  http.Get("/v1/models", guarded("/v1/models", [this](const httplib::Request& q, httplib::Response& r) { models(q, r); }));
+  http.Get("/v1/models", guarded("/v1/models", [this](const httplib::Request& q, httplib::Response& r, const AuthContext& w) { models(q, r, w); }));
   http.Get(R"(/v1/models/(.+))",
-           guarded("/v1/models", [this](const httplib::Request& q, httplib::Response& r) { models(q, r); }));
-  http.Post("/v1/chat/completions", guarded("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& r) {
-              completions(q, r, true);
+           guarded("/v1/models", [this](const httplib::Request& q, httplib::Response& r, const AuthContext& w) { models(q, r, w); }));
+  http.Post("/v1/chat/completions", guarded("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& r, const AuthContext& w) {
+              completions(q, r, true, w);
             }));
-  http.Post("/v1/completions", guarded("/v1/completions", [this](const httplib::Request& q, httplib::Response& r) {
-              completions(q, r, false);
+  http.Post("/v1/completions", guarded("/v1/completions", [this](const httplib::Request& q, httplib::Response& r, const AuthContext& w) {
+              completions(q, r, false, w);
             }));
   http.Post("/v1/embeddings",
-            guarded("/v1/embeddings", [this](const httplib::Request& q, httplib::Response& r) { embeddings(q, r); }));
-  http.Get("/v1/adapters", guarded("/v1/adapters", [this](const httplib::Request&, httplib::Response& res) {
+            guarded("/v1/embeddings", [this](const httplib::Request& q, httplib::Response& r, const AuthContext& w) {
+              embeddings(q, r, w);
+            }));
+  http.Get("/v1/adapters", guarded("/v1/adapters", [this](const httplib::Request&, httplib::Response& res, const AuthContext& who) {
              OJson data = OJson::array();
              for (const auto& row : registry.list())
-               data.push_back({{"name", row.name}, {"path", row.path}, {"loaded", row.loaded}, {"created", row.created}});
+               if (may_use(row.owner, who)) data.push_back({{"name", row.name}, {"path", row.path}, {"loaded", row.loaded}, {"created", row.created}});
              res.set_content(OJson{{"object", "list"}, {"data", data}}.dump(), "application/json");
            }));
-  http.Post("/v1/adapters", guarded("/v1/adapters", [this](const httplib::Request& req, httplib::Response& res) {
+  http.Post("/v1/adapters", guarded("/v1/adapters", [this](const httplib::Request& req, httplib::Response& res, const AuthContext& who) {
+              // A path names a file on this machine: only the operator may point at one.
+              if (!who.is_operator)
+                return send_error(res, {403, "Only the operator may load adapters from server paths", "permission_error",
+                                        "", ""});
               auto body = parse_body(req);
               if (!body) return send_error(res, body.error());
               if (!body->is_object() || !body->contains("name") || !(*body)["name"].is_string() ||
@@ -533,9 +556,13 @@ void Server::Impl::routes() {
               res.set_content(OJson{{"id", name}, {"object", "model"}, {"owned_by", "officina"}, {"parent", base}}.dump(),
                               "application/json");
             }));
-  http.Delete(R"(/v1/adapters/(.+))", guarded("/v1/adapters", [this](const httplib::Request& req, httplib::Response& res) {
+  http.Delete(R"(/v1/adapters/(.+))", guarded("/v1/adapters", [this](const httplib::Request& req, httplib::Response& res, const AuthContext& who) {
                 const std::string name = req.matches[1];
-                if (!registry.remove(name))
+                const auto owner = registry.owner(name);
+                if (owner && may_use(*owner, who) && !who.is_operator && (owner->empty() || !who.can_write))
+                  return send_error(res, {403, "This key may not remove adapter '" + name + "'", "permission_error",
+                                          "", ""});
+                if (!owner || !may_use(*owner, who) || !registry.remove(name))
                   return send_error(res, {404, "no adapter named '" + name + "'", "invalid_request_error", "name",
                                           "model_not_found"});
                 res.set_content(OJson{{"id", name}, {"object", "model"}, {"deleted", true}}.dump(), "application/json");

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,14 +23,35 @@
 #include "base/error.h"
 #include "model/model.h"
 #include "serve/adapter_registry.h"
+#include "serve/api_error.h"
 #include "serve/scheduler.h"
 
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
 namespace officina {
+
+// Who a request comes from, as the authenticator saw it.
+struct AuthContext {
+  std::string key_id;
+  // The project whose adapters the key may use besides the shared ones;
+  // empty: every adapter (the operator, or a key given with --api-key).
+  std::string project_id;
+  bool is_operator = true;  // may load adapters from server paths
+  bool can_write = true;    // may remove its project's adapters
+};
+// Checks a key (from "Authorization: Bearer" or "api-key"); an ApiError
+// (401) refuses it. Called from many HTTP threads at once.
+using Authenticator = std::function<ApiResult<AuthContext>(std::string_view key)>;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                    // 0: any free port
-  std::vector<std::string> api_keys;  // at least one
+  std::vector<std::string> api_keys;  // at least one, unless authenticator is set
+  Authenticator authenticator;        // instead of api_keys (the platform's keys)
   std::string alias;                  // the base model's name (default: the file name without extension)
   std::string chat_template_file;     // instead of the model's template
   size_t max_body = size_t{4} << 20;
@@ -48,6 +70,12 @@ class Server {
 
   AdapterRegistry& adapters();
   const std::string& base_name() const;
+  // The HTTP server, for a higher layer to add its routes (the platform
+  // API) before bind(); its error and exception handlers stay this server's.
+  httplib::Server& http();
+  // The request's key checked by the authenticator (or the --api-key list).
+  ApiResult<AuthContext> authenticate(const httplib::Request& req);
+  static void send_error(httplib::Response& res, const ApiError& error);
   // Binds the socket; returns the port (the chosen one for port 0).
   Result<int> bind();
   // Serves until stop(); call after bind().

@@ -1,0 +1,208 @@
+#include "platform/platform_api.h"
+
+#include <httplib.h>
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/platform_json.h"
+
+namespace officina {
+namespace {
+
+using OJson = nlohmann::ordered_json;
+using Handler = std::function<void(const httplib::Request&, httplib::Response&, const Principal&)>;
+
+httplib::Server::Handler guard(Platform& platform, Handler handler) {
+  return [&platform, handler](const httplib::Request& req, httplib::Response& res) {
+    std::string header = req.get_header_value("Authorization");
+    std::string key = header.starts_with("Bearer ") ? header.substr(7) : req.get_header_value("api-key");
+    auto who = platform.authenticate(key);
+    if (!who) return Server::send_error(res, who.error());
+    handler(req, res, *who);
+  };
+}
+
+template <class T>
+void reply(httplib::Response& res, const ApiResult<T>& result, int status = 200) {
+  if (!result) return Server::send_error(res, result.error());
+  res.status = status;
+  if constexpr (requires { list_json(*result); }) {
+    res.set_content(list_json(*result).dump(), "application/json");
+  } else {
+    res.set_content(to_json(*result).dump(), "application/json");
+  }
+}
+
+// The body as a JSON object, or a 400 saying why not.
+ApiResult<OJson> object_body(const httplib::Request& req) {
+  OJson body = OJson::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return std::unexpected(bad_request("the body is not valid JSON", "", "invalid_json"));
+  if (!body.is_object()) return std::unexpected(bad_request("the body must be a JSON object"));
+  return body;
+}
+
+ApiResult<std::string> string_field(const OJson& body, const char* name, bool required = true) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    if (required) return std::unexpected(bad_request(fmt::format("'{}' is required", name), name));
+    return std::string();
+  }
+  if (!it->is_string()) return std::unexpected(bad_request(fmt::format("'{}' must be a string", name), name));
+  return it->get<std::string>();
+}
+
+ApiResult<double> number_field(const OJson& body, const char* name, bool required, double fallback = 0) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    if (required) return std::unexpected(bad_request(fmt::format("'{}' is required", name), name));
+    return fallback;
+  }
+  if (!it->is_number()) return std::unexpected(bad_request(fmt::format("'{}' must be a number", name), name));
+  return it->get<double>();
+}
+
+ApiResult<int64_t> time_field(const OJson& body, const char* name, bool required) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    if (required) return std::unexpected(bad_request(fmt::format("'{}' is required (unix seconds)", name), name));
+    return 0;
+  }
+  if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+    return std::unexpected(bad_request(fmt::format("'{}' must be unix seconds", name), name));
+  }
+  return it->get<int64_t>();
+}
+
+int64_t query_int(const httplib::Request& req, const char* name, int64_t fallback) {
+  if (!req.has_param(name)) return fallback;
+  const std::string text = req.get_param_value(name);
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc() && end == text.data() + text.size() ? v : -1;
+}
+
+void mount_routes(httplib::Server& http, Platform& p) {
+
+  http.Post("/v1/organizations", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+              auto body = object_body(req);
+              if (!body) return Server::send_error(res, body.error());
+              auto name = string_field(*body, "name");
+              if (!name) return Server::send_error(res, name.error());
+              auto kind = string_field(*body, "kind");
+              if (!kind) return Server::send_error(res, kind.error());
+              reply(res, p.create_organization(who, req.remote_addr, *name, *kind), 201);
+            }));
+  http.Get("/v1/organizations", guard(p, [&p](const auto&, auto& res, const Principal& who) {
+             reply(res, p.list_organizations(who));
+           }));
+  http.Get(R"(/v1/organizations/([^/]+))", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+             reply(res, p.get_organization(who, req.matches[1]));
+           }));
+  http.Post(R"(/v1/organizations/([^/]+)/projects)", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+              auto body = object_body(req);
+              if (!body) return Server::send_error(res, body.error());
+              auto name = string_field(*body, "name");
+              if (!name) return Server::send_error(res, name.error());
+              reply(res, p.create_project(who, req.remote_addr, req.matches[1], *name), 201);
+            }));
+  http.Get(R"(/v1/organizations/([^/]+)/projects)", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+             reply(res, p.list_projects(who, req.matches[1]));
+           }));
+  http.Get("/v1/projects", guard(p, [&p](const auto&, auto& res, const Principal& who) {
+             reply(res, p.list_projects(who, ""));
+           }));
+  http.Get(R"(/v1/projects/([^/]+))", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+             reply(res, p.get_project(who, req.matches[1]));
+           }));
+  http.Delete(R"(/v1/projects/([^/]+))", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+                reply(res, p.delete_project(who, req.remote_addr, req.matches[1]));
+              }));
+  http.Post(R"(/v1/projects/([^/]+)/allocations)", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+              auto body = object_body(req);
+              if (!body) return Server::send_error(res, body.error());
+              AllocationRequest r;
+              auto tier = string_field(*body, "tier");
+              if (!tier) return Server::send_error(res, tier.error());
+              r.tier = *tier;
+              auto core = number_field(*body, "core_hours", true);
+              if (!core) return Server::send_error(res, core.error());
+              auto gpu = number_field(*body, "gpu_hours", false);
+              if (!gpu) return Server::send_error(res, gpu.error());
+              auto starts = time_field(*body, "starts_at", true);
+              if (!starts) return Server::send_error(res, starts.error());
+              auto ends = time_field(*body, "ends_at", true);
+              if (!ends) return Server::send_error(res, ends.error());
+              r.core_hours = *core;
+              r.gpu_hours = *gpu;
+              r.starts_at = *starts;
+              r.ends_at = *ends;
+              reply(res, p.create_allocation(who, req.remote_addr, req.matches[1], r), 201);
+            }));
+  http.Get(R"(/v1/projects/([^/]+)/allocations)", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+             reply(res, p.list_allocations(who, req.matches[1]));
+           }));
+  http.Get(R"(/v1/projects/([^/]+)/usage)", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+             reply(res, p.usage(who, req.matches[1]));
+           }));
+  auto create_key = [&p](const httplib::Request& req, httplib::Response& res, const Principal& who,
+                               const std::string& project) {
+    auto body = object_body(req);
+    if (!body) return Server::send_error(res, body.error());
+    auto role = string_field(*body, "role");
+    if (!role) return Server::send_error(res, role.error());
+    auto expires = time_field(*body, "expires_at", false);
+    if (!expires) return Server::send_error(res, expires.error());
+    auto made = p.create_api_key(who, req.remote_addr, project, *role,
+                                 *expires ? std::optional<int64_t>(*expires) : std::nullopt);
+    if (!made) return Server::send_error(res, made.error());
+    OJson out = to_json(made->first);
+    out["key"] = made->second;  // the only time it is shown
+    res.status = 201;
+    res.set_content(out.dump(), "application/json");
+  };
+  http.Post(R"(/v1/projects/([^/]+)/api_keys)",
+            guard(p, [create_key](const auto& req, auto& res, const Principal& who) { create_key(req, res, who, req.matches[1]); }));
+  http.Get(R"(/v1/projects/([^/]+)/api_keys)", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+             reply(res, p.list_api_keys(who, req.matches[1]));
+           }));
+  http.Post("/v1/api_keys",
+            guard(p, [create_key](const auto& req, auto& res, const Principal& who) { create_key(req, res, who, ""); }));
+  http.Get("/v1/api_keys", guard(p, [&p](const auto&, auto& res, const Principal& who) {
+             reply(res, p.list_api_keys(who, ""));
+           }));
+  http.Get(R"(/v1/api_keys/([^/]+))", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+             reply(res, p.get_api_key(who, req.matches[1]));
+           }));
+  http.Delete(R"(/v1/api_keys/([^/]+))", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+                reply(res, p.revoke_api_key(who, req.remote_addr, req.matches[1]));
+              }));
+  http.Get("/v1/audit", guard(p, [&p](const auto& req, auto& res, const Principal& who) {
+             const int64_t after = query_int(req, "after", 0), limit = query_int(req, "limit", 100);
+             if (after < 0) return Server::send_error(res, bad_request("after must be a sequence number", "after"));
+             reply(res, p.audit_entries(who, after, limit));
+           }));
+  http.Get("/v1/audit/verify", guard(p, [&p](const auto&, auto& res, const Principal& who) {
+             if (!who.is_operator()) {
+               return Server::send_error(res, {403, "Only the operator may verify the audit log", "permission_error", "", ""});
+             }
+             auto verdict = p.verify_audit();
+             if (!verdict) return Server::send_error(res, {500, verdict.error().message, "server_error", "", ""});
+             res.set_content(to_json(*verdict).dump(), "application/json");
+           }));
+}
+
+}  // namespace
+
+Authenticator platform_authenticator(Platform& platform) {
+  return [&platform](std::string_view key) -> ApiResult<AuthContext> {
+    auto who = platform.authenticate(key);
+    if (!who) return std::unexpected(who.error());
+    return AuthContext{who->key_id, who->project_id, who->is_operator(), who->can_write()};
+  };
+}
+
+void mount_platform_api(Server& server, Platform& platform) { mount_routes(server.http(), platform); }
+
+}  // namespace officina

@@ -1,0 +1,27 @@
+// The platform's HTTP API, mounted on the inference server (officina serve
+// --data-dir DIR). Every route needs a key of the instance's store; errors are
+// OpenAI-shaped. Routes (operator-only ones marked *):
+//   POST* /v1/organizations {"name","kind"}      GET /v1/organizations[/{id}]
+//   POST* /v1/organizations/{id}/projects {"name"}  GET /v1/organizations/{id}/projects
+//   GET /v1/projects[/{id}]                      DELETE /v1/projects/{id} -> deletion receipt
+//   POST* /v1/projects/{id}/allocations {"tier","core_hours","gpu_hours"?,"starts_at","ends_at"}
+//   GET /v1/projects/{id}/allocations            GET /v1/projects/{id}/usage
+//   POST /v1/projects/{id}/api_keys {"role","expires_at"?} -> {..., "key"} (owner or operator)
+//   GET /v1/projects/{id}/api_keys               GET/DELETE /v1/api_keys/{id} (DELETE revokes)
+//   POST* /v1/api_keys {"role": "operator"}      GET* /v1/api_keys (operator keys)
+//   GET* /v1/audit?after=SEQ&limit=N             GET* /v1/audit/verify
+// Thread-safety: handlers run on the server's HTTP threads; Platform is
+// thread-safe.
+#pragma once
+
+#include "platform/platform.h"
+#include "serve/server.h"
+
+namespace officina {
+
+// The server's authenticator for `platform`'s keys.
+Authenticator platform_authenticator(Platform& platform);
+// Adds the routes above to `server` (before bind()). `platform` must outlive it.
+void mount_platform_api(Server& server, Platform& platform);
+
+}  // namespace officina
