@@ -29,8 +29,14 @@ constexpr std::array<std::pair<Role, std::string_view>, 4> kRoles{{
 constexpr std::array<std::pair<AccessTier, std::string_view>, 3> kTiers{{
     {AccessTier::playground, "playground"}, {AccessTier::fast_lane, "fast_lane"}, {AccessTier::large_scale, "large_scale"}}};
 
+constexpr std::array<std::pair<JobStatus, std::string_view>, 6> kJobStatuses{{
+    {JobStatus::validating_files, "validating_files"}, {JobStatus::queued, "queued"}, {JobStatus::running, "running"},
+    {JobStatus::succeeded, "succeeded"}, {JobStatus::failed, "failed"}, {JobStatus::cancelled, "cancelled"}}};
+
 }  // namespace
 
+std::string_view job_status_name(JobStatus status) { return name_of(kJobStatuses, status); }
+std::optional<JobStatus> parse_job_status(std::string_view name) { return parse_name(kJobStatuses, name); }
 std::string_view org_kind_name(OrgKind kind) { return name_of(kKinds, kind); }
 std::optional<OrgKind> parse_org_kind(std::string_view name) { return parse_name(kKinds, name); }
 std::string_view role_name(Role role) { return name_of(kRoles, role); }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace officina {
 
@@ -73,6 +74,80 @@ struct AuditEntry {
   std::string origin;    // client address, or "cli"
   std::string detail;    // JSON object
   std::string prev_hash, hash;  // hex SHA-256; the first entry's prev_hash is 64 zeros
+};
+
+// An uploaded file, stored encrypted under the data directory with its own
+// key, which is wrapped by the project's data key.
+struct FileRecord {
+  std::string id;  // "file-" + 24 hex digits
+  std::string project_id;
+  std::string filename, purpose;
+  int64_t bytes = 0;  // plaintext size
+  int64_t created_at = 0;
+  std::string status = "processed";  // "processed" or "error"
+  std::string status_details;        // why it failed validation
+  std::string report;                // JSON: the validation statistics
+  std::vector<uint8_t> wrapped_key;
+  std::optional<int64_t> deleted_at;
+};
+
+enum class JobStatus { validating_files, queued, running, succeeded, failed, cancelled };
+std::string_view job_status_name(JobStatus status);
+std::optional<JobStatus> parse_job_status(std::string_view name);
+inline bool job_finished(JobStatus s) {
+  return s == JobStatus::succeeded || s == JobStatus::failed || s == JobStatus::cancelled;
+}
+
+struct JobRecord {
+  std::string id;  // "ftjob-..."
+  std::string project_id;
+  std::string model;
+  std::string training_file, validation_file;
+  std::string suffix;
+  int64_t seed = 0;
+  std::string hyperparameters = "{}";  // JSON, "auto" already resolved
+  std::string method = "{}";           // JSON: {"type": "supervised", ...}
+  JobStatus status = JobStatus::validating_files;
+  std::string error;                   // JSON {"code","message","param"} or empty
+  std::string fine_tuned_model;
+  int64_t created_at = 0;
+  std::optional<int64_t> started_at, finished_at;
+  int64_t trained_tokens = 0;
+  int cores = 1;
+  int64_t memory_mb = 0;
+  int attempts = 0;           // starts so far (a resume after a restart is another)
+  std::string allocation_id;  // charged for its run
+  double charged_core_hours = 0;
+};
+
+struct JobEvent {
+  int64_t seq = 0;
+  std::string id;  // "ftevent-..."
+  std::string job_id;
+  int64_t created_at = 0;
+  std::string level = "info";  // info, warn, error
+  std::string type = "message";  // message or metrics
+  std::string message;
+  std::string data;  // JSON or empty
+};
+
+struct JobCheckpoint {
+  std::string id;  // "ftckpt-..."
+  std::string job_id;
+  int64_t step = 0;
+  int64_t created_at = 0;
+  std::string metrics;  // JSON
+  std::string fine_tuned_model_checkpoint;
+};
+
+// A fine-tuned adapter a project owns: the model name it is served under,
+// stored encrypted (GGUF LoRA) with its own key wrapped by the project's.
+struct AdapterRecord {
+  std::string name;  // "ft:BASE:SUFFIX:JOBID"
+  std::string project_id, job_id;
+  std::string path;  // relative to the data directory
+  std::vector<uint8_t> wrapped_key;
+  int64_t created_at = 0;
 };
 
 }  // namespace officina

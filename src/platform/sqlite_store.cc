@@ -3,12 +3,13 @@
 #include <array>
 
 #include "platform/audit_chain.h"
+#include "platform/sqlite_rows.h"
 
 namespace officina {
 namespace {
 
 // Append-only: a released migration never changes; the next one follows it.
-constexpr std::array<const char*, 1> kMigrations{R"sql(
+constexpr std::array<const char*, 2> kMigrations{R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE organizations (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, created_at INTEGER NOT NULL);
@@ -41,6 +42,34 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql",
+                                                R"sql(
+CREATE TABLE files (
+  id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(id), filename TEXT NOT NULL,
+  purpose TEXT NOT NULL, bytes INTEGER NOT NULL, created_at INTEGER NOT NULL, status TEXT NOT NULL,
+  status_details TEXT NOT NULL, report TEXT NOT NULL, wrapped_key BLOB, deleted_at INTEGER);
+CREATE INDEX files_by_project ON files(project_id);
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(id), model TEXT NOT NULL,
+  training_file TEXT NOT NULL, validation_file TEXT NOT NULL, suffix TEXT NOT NULL, seed INTEGER NOT NULL,
+  hyperparameters TEXT NOT NULL, method TEXT NOT NULL, status TEXT NOT NULL, error TEXT NOT NULL,
+  fine_tuned_model TEXT NOT NULL, created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,
+  trained_tokens INTEGER NOT NULL, cores INTEGER NOT NULL, memory_mb INTEGER NOT NULL, attempts INTEGER NOT NULL,
+  allocation_id TEXT NOT NULL, charged_core_hours REAL NOT NULL);
+CREATE INDEX jobs_by_project ON jobs(project_id);
+CREATE INDEX jobs_by_status ON jobs(status);
+CREATE TABLE job_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, job_id TEXT NOT NULL REFERENCES jobs(id),
+  created_at INTEGER NOT NULL, level TEXT NOT NULL, type TEXT NOT NULL, message TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX job_events_by_job ON job_events(job_id, seq);
+CREATE TABLE job_checkpoints (
+  id TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs(id), step INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, metrics TEXT NOT NULL, model TEXT NOT NULL);
+CREATE INDEX job_checkpoints_by_job ON job_checkpoints(job_id, step);
+CREATE TABLE adapters (
+  name TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(id), job_id TEXT NOT NULL,
+  path TEXT NOT NULL, wrapped_key BLOB NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX adapters_by_project ON adapters(project_id);
 )sql"};
 
 Organization read_organization(const SqliteStatement& s) {
@@ -81,23 +110,6 @@ AuditEntry read_audit(const SqliteStatement& s) {
                     s.column_text(5),  s.column_text(6),  s.column_text(7), s.column_text(8), s.column_text(9)};
 }
 
-template <class T, class Read>
-Result<std::optional<T>> one(SqliteStatement& s, Read read) {
-  OFFICINA_TRY(bool row, s.step());
-  if (!row) return std::optional<T>{};
-  return std::optional<T>{read(s)};
-}
-
-template <class T, class Read>
-Result<std::vector<T>> all(SqliteStatement& s, Read read) {
-  std::vector<T> out;
-  while (true) {
-    OFFICINA_TRY(bool row, s.step());
-    if (!row) return out;
-    out.push_back(read(s));
-  }
-}
-
 }  // namespace
 
 int SqliteStore::latest_schema_version() { return static_cast<int>(kMigrations.size()); }
@@ -135,7 +147,7 @@ Result<std::optional<std::string>> SqliteStore::get_meta(const std::string& key)
   std::lock_guard lock(mutex_);
   OFFICINA_TRY(auto s, db_.prepare("SELECT value FROM meta WHERE key = ?"));
   s.bind(1, key);
-  return one<std::string>(s, [](const SqliteStatement& r) { return r.column_text(0); });
+  return sqlite_one<std::string>(s, [](const SqliteStatement& r) { return r.column_text(0); });
 }
 
 Result<void> SqliteStore::set_meta(const std::string& key, const std::string& value) {
@@ -155,13 +167,13 @@ Result<std::optional<Organization>> SqliteStore::get_organization(const std::str
   std::lock_guard lock(mutex_);
   OFFICINA_TRY(auto s, db_.prepare("SELECT id, name, kind, created_at FROM organizations WHERE id = ?"));
   s.bind(1, id);
-  return one<Organization>(s, read_organization);
+  return sqlite_one<Organization>(s, read_organization);
 }
 
 Result<std::vector<Organization>> SqliteStore::list_organizations() {
   std::lock_guard lock(mutex_);
   OFFICINA_TRY(auto s, db_.prepare("SELECT id, name, kind, created_at FROM organizations ORDER BY created_at, id"));
-  return all<Organization>(s, read_organization);
+  return sqlite_all<Organization>(s, read_organization);
 }
 
 Result<void> SqliteStore::insert_project(const Project& p) {
@@ -175,7 +187,7 @@ Result<std::optional<Project>> SqliteStore::get_project(const std::string& id) {
   std::lock_guard lock(mutex_);
   OFFICINA_TRY(auto s, db_.prepare("SELECT id, organization_id, name, created_at, deleted_at FROM projects WHERE id = ?"));
   s.bind(1, id);
-  return one<Project>(s, read_project);
+  return sqlite_one<Project>(s, read_project);
 }
 
 Result<std::vector<Project>> SqliteStore::list_projects(const std::string& organization_id) {
@@ -183,7 +195,7 @@ Result<std::vector<Project>> SqliteStore::list_projects(const std::string& organ
   OFFICINA_TRY(auto s, db_.prepare("SELECT id, organization_id, name, created_at, deleted_at FROM projects "
                                    "WHERE ? = '' OR organization_id = ? ORDER BY created_at, id"));
   s.bind(1, organization_id).bind(2, organization_id);
-  return all<Project>(s, read_project);
+  return sqlite_all<Project>(s, read_project);
 }
 
 Result<bool> SqliteStore::mark_project_deleted(const std::string& id, int64_t at) {
@@ -211,7 +223,7 @@ Result<std::optional<ApiKeyRecord>> SqliteStore::get_api_key(const std::string& 
   std::lock_guard lock(mutex_);
   OFFICINA_TRY(auto s, db_.prepare(std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE id = ?"));
   s.bind(1, id);
-  return one<ApiKeyRecord>(s, read_key);
+  return sqlite_one<ApiKeyRecord>(s, read_key);
 }
 
 Result<std::vector<ApiKeyRecord>> SqliteStore::list_api_keys(const std::string& project_id) {
@@ -219,7 +231,7 @@ Result<std::vector<ApiKeyRecord>> SqliteStore::list_api_keys(const std::string& 
   OFFICINA_TRY(auto s, db_.prepare(std::string("SELECT ") + kKeyColumns +
                                    " FROM api_keys WHERE coalesce(project_id, '') = ? ORDER BY created_at, id"));
   s.bind(1, project_id);
-  return all<ApiKeyRecord>(s, read_key);
+  return sqlite_all<ApiKeyRecord>(s, read_key);
 }
 
 Result<bool> SqliteStore::revoke_api_key(const std::string& id, int64_t at) {
@@ -241,7 +253,7 @@ Result<std::optional<Allocation>> SqliteStore::get_allocation(const std::string&
   std::lock_guard lock(mutex_);
   OFFICINA_TRY(auto s, db_.prepare(std::string("SELECT ") + kAllocationColumns + " FROM allocations WHERE id = ?"));
   s.bind(1, id);
-  return one<Allocation>(s, read_allocation);
+  return sqlite_one<Allocation>(s, read_allocation);
 }
 
 Result<std::vector<Allocation>> SqliteStore::list_allocations(const std::string& project_id) {
@@ -249,7 +261,7 @@ Result<std::vector<Allocation>> SqliteStore::list_allocations(const std::string&
   OFFICINA_TRY(auto s, db_.prepare(std::string("SELECT ") + kAllocationColumns +
                                    " FROM allocations WHERE project_id = ? ORDER BY starts_at, id"));
   s.bind(1, project_id);
-  return all<Allocation>(s, read_allocation);
+  return sqlite_all<Allocation>(s, read_allocation);
 }
 
 Result<void> SqliteStore::insert_usage(const UsageRecord& u) {
@@ -265,7 +277,7 @@ Result<std::vector<UsageRecord>> SqliteStore::list_usage(const std::string& proj
   OFFICINA_TRY(auto s, db_.prepare("SELECT id, project_id, allocation_id, job_id, core_hours, gpu_hours, started_at, "
                                    "ended_at FROM usage WHERE project_id = ? ORDER BY started_at, id"));
   s.bind(1, project_id);
-  return all<UsageRecord>(s, [](const SqliteStatement& r) {
+  return sqlite_all<UsageRecord>(s, [](const SqliteStatement& r) {
     return UsageRecord{r.column_int64(0),  r.column_text(1),   r.column_text(2),  r.column_text(3),
                        r.column_double(4), r.column_double(5), r.column_int64(6), r.column_int64(7)};
   });
@@ -281,7 +293,7 @@ Result<std::optional<std::vector<uint8_t>>> SqliteStore::get_data_key(const std:
   std::lock_guard lock(mutex_);
   OFFICINA_TRY(auto s, db_.prepare("SELECT wrapped FROM data_keys WHERE project_id = ?"));
   s.bind(1, project_id);
-  return one<std::vector<uint8_t>>(s, [](const SqliteStatement& r) { return r.column_blob(0); });
+  return sqlite_one<std::vector<uint8_t>>(s, [](const SqliteStatement& r) { return r.column_blob(0); });
 }
 
 Result<bool> SqliteStore::destroy_data_key(const std::string& project_id) {
@@ -324,7 +336,7 @@ Result<std::vector<AuditEntry>> SqliteStore::list_audit(int64_t after_seq, int64
   OFFICINA_TRY(auto s, db_.prepare(std::string("SELECT ") + kAuditColumns +
                                    " FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?"));
   s.bind(1, after_seq).bind(2, limit);
-  return all<AuditEntry>(s, read_audit);
+  return sqlite_all<AuditEntry>(s, read_audit);
 }
 
 }  // namespace officina

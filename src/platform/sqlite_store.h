@@ -50,6 +50,29 @@ class SqliteStore final : public Store {
   Result<std::optional<std::vector<uint8_t>>> get_data_key(const std::string& project_id) override;
   Result<bool> destroy_data_key(const std::string& project_id) override;
 
+  Result<void> insert_file(const FileRecord& file) override;
+  Result<std::optional<FileRecord>> get_file(const std::string& id) override;
+  Result<std::vector<FileRecord>> list_files(const std::string& project_id, const std::string& after,
+                                             int64_t limit) override;
+  Result<bool> delete_file(const std::string& id, int64_t at) override;
+
+  Result<void> insert_job(const JobRecord& job) override;
+  Result<void> update_job(const JobRecord& job) override;
+  Result<std::optional<JobRecord>> get_job(const std::string& id) override;
+  Result<std::vector<JobRecord>> list_jobs(const std::string& project_id, const std::string& after,
+                                           int64_t limit) override;
+  Result<std::vector<JobRecord>> jobs_with_status(JobStatus status) override;
+  Result<int64_t> insert_job_event(const JobEvent& event) override;
+  Result<std::vector<JobEvent>> list_job_events(const std::string& job_id, const std::string& after,
+                                                int64_t limit) override;
+  Result<void> insert_checkpoint(const JobCheckpoint& checkpoint) override;
+  Result<std::vector<JobCheckpoint>> list_checkpoints(const std::string& job_id) override;
+
+  Result<void> insert_adapter(const AdapterRecord& adapter) override;
+  Result<std::optional<AdapterRecord>> get_adapter(const std::string& name) override;
+  Result<std::vector<AdapterRecord>> list_adapters(const std::string& project_id) override;
+  Result<bool> delete_adapter(const std::string& name) override;
+
   Result<AuditEntry> append_audit(AuditEntry entry) override;
   Result<std::vector<AuditEntry>> list_audit(int64_t after_seq, int64_t limit) override;
 

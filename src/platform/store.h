@@ -54,6 +54,37 @@ class Store {
   virtual Result<std::optional<std::vector<uint8_t>>> get_data_key(const std::string& project_id) = 0;
   virtual Result<bool> destroy_data_key(const std::string& project_id) = 0;
 
+  // Files: listed newest first; `after` is the id the previous page ended at.
+  virtual Result<void> insert_file(const FileRecord& file) = 0;
+  virtual Result<std::optional<FileRecord>> get_file(const std::string& id) = 0;
+  virtual Result<std::vector<FileRecord>> list_files(const std::string& project_id, const std::string& after,
+                                                     int64_t limit) = 0;
+  // Marks it deleted and wipes its wrapped key (the file can no longer be decrypted).
+  virtual Result<bool> delete_file(const std::string& id, int64_t at) = 0;
+
+  virtual Result<void> insert_job(const JobRecord& job) = 0;
+  virtual Result<void> update_job(const JobRecord& job) = 0;
+  virtual Result<std::optional<JobRecord>> get_job(const std::string& id) = 0;
+  // A project's jobs newest first, after the job `after` (cursor pagination).
+  virtual Result<std::vector<JobRecord>> list_jobs(const std::string& project_id, const std::string& after,
+                                                   int64_t limit) = 0;
+  // Every job in one status, oldest first (the queue; recovery after a restart).
+  virtual Result<std::vector<JobRecord>> jobs_with_status(JobStatus status) = 0;
+
+  // Fills seq and returns it.
+  virtual Result<int64_t> insert_job_event(const JobEvent& event) = 0;
+  // Newest first, after event id `after`.
+  virtual Result<std::vector<JobEvent>> list_job_events(const std::string& job_id, const std::string& after,
+                                                        int64_t limit) = 0;
+  virtual Result<void> insert_checkpoint(const JobCheckpoint& checkpoint) = 0;
+  virtual Result<std::vector<JobCheckpoint>> list_checkpoints(const std::string& job_id) = 0;
+
+  virtual Result<void> insert_adapter(const AdapterRecord& adapter) = 0;
+  virtual Result<std::optional<AdapterRecord>> get_adapter(const std::string& name) = 0;
+  // A project's adapters, or every project's with an empty id.
+  virtual Result<std::vector<AdapterRecord>> list_adapters(const std::string& project_id) = 0;
+  virtual Result<bool> delete_adapter(const std::string& name) = 0;
+
   // Appends an entry: fills seq, prev_hash and hash (audit_entry_hash) in one
   // transaction so the chain stays whole under concurrent writers.
   virtual Result<AuditEntry> append_audit(AuditEntry entry) = 0;

@@ -144,6 +144,77 @@ TEST(SqliteStore, AuditLogIsChainedAndAppendOnly) {
   EXPECT_FALSE(s.raw_db().exec("DELETE FROM audit_log WHERE seq = 3"));
 }
 
+TEST(SqliteStore, FilesJobsEventsAndAdaptersRoundTrip) {
+  auto opened = SqliteStore::open(":memory:");
+  ASSERT_TRUE(opened) << opened.error().message;
+  SqliteStore& s = **opened;
+  ASSERT_TRUE(s.insert_organization({"org_a", "A", OrgKind::research, 1}));
+  ASSERT_TRUE(s.insert_project({"proj_a", "org_a", "P", 2, std::nullopt}));
+  for (int i = 0; i < 3; ++i) {
+    FileRecord f;
+    f.id = "file-" + std::to_string(i);
+    f.project_id = "proj_a";
+    f.filename = "train.jsonl";
+    f.purpose = "fine-tune";
+    f.bytes = 100 + i;
+    f.wrapped_key = {9, 9, 9};
+    ASSERT_TRUE(s.insert_file(f));
+  }
+  // Newest first, and the cursor continues after the given id.
+  auto page = s.list_files("proj_a", "", 2);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, "file-2");
+  auto next = s.list_files("proj_a", (*page)[1].id, 2);
+  ASSERT_TRUE(next);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].id, "file-0");
+  auto deleted = s.delete_file("file-1", 50);
+  ASSERT_TRUE(deleted && *deleted);
+  auto gone = s.get_file("file-1");
+  ASSERT_TRUE(gone && *gone);
+  EXPECT_EQ((*gone)->deleted_at, 50);
+  EXPECT_TRUE((*gone)->wrapped_key.empty());
+
+  JobRecord j;
+  j.id = "ftjob-1";
+  j.project_id = "proj_a";
+  j.model = "base";
+  j.training_file = "file-0";
+  j.status = JobStatus::queued;
+  ASSERT_TRUE(s.insert_job(j));
+  j.status = JobStatus::running;
+  j.started_at = 77;
+  j.attempts = 1;
+  ASSERT_TRUE(s.update_job(j));
+  auto got = s.get_job("ftjob-1");
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->status, JobStatus::running);
+  EXPECT_EQ((*got)->started_at, 77);
+  auto running = s.jobs_with_status(JobStatus::running);
+  ASSERT_TRUE(running);
+  EXPECT_EQ(running->size(), 1u);
+  JobRecord ghost = j;
+  ghost.id = "ftjob-missing";
+  EXPECT_FALSE(s.update_job(ghost));
+
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(s.insert_job_event({0, "ftevent-" + std::to_string(i), "ftjob-1", 10 + i, "info", "message",
+                                    "step " + std::to_string(i), ""}));
+  }
+  auto events = s.list_job_events("ftjob-1", "ftevent-2", 10);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].message, "step 1");
+
+  ASSERT_TRUE(s.insert_adapter({"ft:base:x:ftjob-1", "proj_a", "ftjob-1", "adapters/a.enc", {1, 2}, 5}));
+  auto adapters = s.list_adapters("proj_a");
+  ASSERT_TRUE(adapters);
+  ASSERT_EQ(adapters->size(), 1u);
+  auto removed = s.delete_adapter("ft:base:x:ftjob-1");
+  ASSERT_TRUE(removed && *removed);
+}
+
 TEST(SqliteStatement, ReportsBindErrorsAndBadSql) {
   auto db = SqliteDb::open(":memory:");
   ASSERT_TRUE(db);
