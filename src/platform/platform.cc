@@ -14,6 +14,7 @@ namespace officina {
 namespace {
 
 constexpr const char* kStoreFile = "officina.db";
+constexpr const char* kMasterKeyFile = "master.key";
 
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -23,8 +24,8 @@ int64_t unix_now() {
 
 Principal cli_operator() { return Principal{"cli", Role::operator_role, ""}; }
 
-Platform::Platform(std::string data_dir, std::unique_ptr<Store> store)
-    : data_dir_(std::move(data_dir)), store_(std::move(store)), clock_(unix_now) {}
+Platform::Platform(std::string data_dir, std::unique_ptr<Store> store, SecretKey master)
+    : data_dir_(std::move(data_dir)), master_(std::move(master)), store_(std::move(store)), clock_(unix_now) {}
 
 Platform::~Platform() = default;
 
@@ -39,8 +40,9 @@ Result<InitResult> Platform::init(const std::string& data_dir) {
     return fail("{}: an officina instance is already there ({}); use it, or choose another --data-dir", data_dir,
                 db_path);
   }
+  OFFICINA_TRY(SecretKey master, load_or_create_master_key((fs::path(data_dir) / kMasterKeyFile).string()));
   OFFICINA_TRY(auto store, SqliteStore::open(db_path));
-  std::unique_ptr<Platform> platform(new Platform(data_dir, std::move(store)));
+  std::unique_ptr<Platform> platform(new Platform(data_dir, std::move(store), std::move(master)));
   InitResult result;
   result.instance_id = "inst_" + random_hex(12);
   OFFICINA_CHECK(platform->store_->set_meta("instance_id", result.instance_id));
@@ -62,7 +64,12 @@ Result<std::unique_ptr<Platform>> Platform::open(const std::string& data_dir) {
   OFFICINA_TRY(auto store, SqliteStore::open(db_path));
   OFFICINA_TRY(auto instance, store->get_meta("instance_id"));
   if (!instance) return fail("{}: the store was never initialised; run `officina admin init` again", db_path);
-  return std::unique_ptr<Platform>(new Platform(data_dir, std::move(store)));
+  const std::string key_path = (fs::path(data_dir) / kMasterKeyFile).string();
+  if (!fs::exists(key_path)) {
+    return fail("{}: the master key is missing: without it no file or adapter of the instance can be read", key_path);
+  }
+  OFFICINA_TRY(SecretKey master, load_or_create_master_key(key_path));
+  return std::unique_ptr<Platform>(new Platform(data_dir, std::move(store), std::move(master)));
 }
 
 ApiResult<Principal> Platform::authenticate(std::string_view key) {
@@ -145,6 +152,32 @@ Result<AuditVerdict> Platform::verify_audit() {
     }
   }
   return verdict;
+}
+
+Result<SecretKey> Platform::project_key(const std::string& project_id) {
+  const std::string context = "officina project " + project_id;
+  std::lock_guard lock(key_mutex_);
+  OFFICINA_TRY(auto project, store_->get_project(project_id));
+  if (!project || project->deleted_at) return fail("project {} is deleted: its data key was destroyed", project_id);
+  OFFICINA_TRY(auto wrapped, store_->get_data_key(project_id));
+  if (wrapped) return unwrap_key(master_, *wrapped, context);
+  SecretKey key = SecretKey::random();
+  OFFICINA_CHECK(store_->put_data_key(project_id, wrap_key(master_, key, context)));
+  return key;
+}
+
+Result<std::pair<SecretKey, std::vector<uint8_t>>> Platform::new_object_key(const std::string& project_id,
+                                                                           const std::string& context) {
+  OFFICINA_TRY(SecretKey project, project_key(project_id));
+  SecretKey key = SecretKey::random();
+  std::vector<uint8_t> wrapped = wrap_key(project, key, context);
+  return std::pair{std::move(key), std::move(wrapped)};
+}
+
+Result<SecretKey> Platform::open_object_key(const std::string& project_id, std::span<const uint8_t> wrapped,
+                                            const std::string& context) {
+  OFFICINA_TRY(SecretKey project, project_key(project_id));
+  return unwrap_key(project, wrapped, context);
 }
 
 ApiResult<Project> Platform::visible_project(const Principal& who, const std::string& id) {

@@ -23,6 +23,7 @@
 
 #include "base/error.h"
 #include "platform/audit_chain.h"
+#include "platform/data_crypto.h"
 #include "platform/platform_types.h"
 #include "platform/store.h"
 #include "serve/api_error.h"
@@ -144,14 +145,31 @@ class Platform {
   Result<AuditEntry> audit(const Principal& who, const std::string& origin, const std::string& project_id,
                            const std::string& action, const std::string& resource, const std::string& detail_json);
 
+  // The project's data key (made on first use, kept wrapped by the master
+  // key in the store). Fails on storage errors, a deleted project (its key
+  // was destroyed), or a wrapped key that does not open.
+  Result<SecretKey> project_key(const std::string& project_id);
+  // A fresh key for one object (file, adapter), and the same key wrapped by
+  // the project's data key under `context` ("officina file file-...").
+  Result<std::pair<SecretKey, std::vector<uint8_t>>> new_object_key(const std::string& project_id,
+                                                                     const std::string& context);
+  Result<SecretKey> open_object_key(const std::string& project_id, std::span<const uint8_t> wrapped,
+                                    const std::string& context);
+
+  // Called with each adapter a project deletion removes (the server drops it).
+  void set_on_adapter_removed(std::function<void(const std::string&)> hook) { on_adapter_removed_ = std::move(hook); }
+
   // 404 unless `who` may see project `id` (and it is not deleted).
   ApiResult<Project> visible_project(const Principal& who, const std::string& id);
 
  private:
-  Platform(std::string data_dir, std::unique_ptr<Store> store);
+  Platform(std::string data_dir, std::unique_ptr<Store> store, SecretKey master);
   std::string data_dir_;
+  SecretKey master_;
+  std::mutex key_mutex_;
   std::unique_ptr<Store> store_;
   std::function<int64_t()> clock_;
+  std::function<void(const std::string&)> on_adapter_removed_;
   std::mutex cache_mutex_;
   std::unordered_map<std::string, std::string> verified_;  // sha256(key) -> key id
 };

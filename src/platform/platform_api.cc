@@ -193,6 +193,84 @@ void mount_routes(httplib::Server& http, Platform& p) {
            }));
 }
 
+// A paged list in OpenAI's shape: {"object": "list", "data", "has_more", "first_id", "last_id"}.
+template <class T>
+OJson page_json(const std::vector<T>& items, bool has_more) {
+  OJson j = list_json(items);
+  j["has_more"] = has_more;
+  j["first_id"] = items.empty() ? OJson(nullptr) : OJson(to_json(items.front())["id"]);
+  j["last_id"] = items.empty() ? OJson(nullptr) : OJson(to_json(items.back())["id"]);
+  return j;
+}
+
+void mount_file_routes(httplib::Server& http, Platform& p, FileService& files) {
+  http.Post("/v1/files", [&p, &files](const httplib::Request& req, httplib::Response& res,
+                                      const httplib::ContentReader& reader) {
+    std::string header = req.get_header_value("Authorization");
+    std::string key = header.starts_with("Bearer ") ? header.substr(7) : req.get_header_value("api-key");
+    auto who = p.authenticate(key);
+    if (!who) return Server::send_error(res, who.error());
+    if (!req.is_multipart_form_data()) {
+      return Server::send_error(res, bad_request("Upload the file as multipart/form-data with fields 'file' and 'purpose'"));
+    }
+    auto upload = files.begin_upload(*who);
+    if (!upload) return Server::send_error(res, upload.error());
+    std::string part, filename, purpose;
+    int file_parts = 0;
+    std::optional<ApiError> error;
+    reader(
+        [&](const httplib::MultipartFormData& field) {
+          part = field.name;
+          if (part == "file") {
+            filename = field.filename;
+            ++file_parts;
+          }
+          return file_parts <= 1;
+        },
+        [&](const char* data, size_t size) {
+          if (part == "file") {
+            auto ok = (*upload)->write(std::string_view(data, size));
+            if (!ok) {
+              error = ok.error();
+              return false;
+            }
+          } else if (part == "purpose") {
+            purpose.append(data, size);
+            if (purpose.size() > 64) {
+              error = bad_request("purpose is too long", "purpose");
+              return false;
+            }
+          }
+          return true;
+        });
+    if (error) return Server::send_error(res, *error);
+    if (file_parts != 1) return Server::send_error(res, bad_request("Send exactly one 'file' field", "file"));
+    auto made = files.finish_upload(*who, req.remote_addr, std::move(*upload), filename, purpose);
+    reply(res, made);
+  });
+  http.Get("/v1/files", guard(p, [&files](const auto& req, auto& res, const Principal& who) {
+             const int64_t limit = query_int(req, "limit", 10000);
+             bool has_more = false;
+             auto list = files.list(who, req.get_param_value("after"), limit, &has_more);
+             if (!list) return Server::send_error(res, list.error());
+             res.set_content(page_json(*list, has_more).dump(), "application/json");
+           }));
+  http.Get(R"(/v1/files/([^/]+))", guard(p, [&files](const auto& req, auto& res, const Principal& who) {
+             reply(res, files.get(who, req.matches[1]));
+           }));
+  http.Delete(R"(/v1/files/([^/]+))", guard(p, [&files](const auto& req, auto& res, const Principal& who) {
+                auto removed = files.remove(who, req.remote_addr, req.matches[1]);
+                if (!removed) return Server::send_error(res, removed.error());
+                res.set_content(OJson{{"id", removed->id}, {"object", "file"}, {"deleted", true}}.dump(),
+                                "application/json");
+              }));
+  http.Get(R"(/v1/files/([^/]+)/content)", guard(p, [&files](const auto& req, auto& res, const Principal& who) {
+             auto text = files.content(who, req.matches[1]);
+             if (!text) return Server::send_error(res, text.error());
+             res.set_content(std::move(*text), "application/octet-stream");
+           }));
+}
+
 }  // namespace
 
 Authenticator platform_authenticator(Platform& platform) {
@@ -203,6 +281,12 @@ Authenticator platform_authenticator(Platform& platform) {
   };
 }
 
-void mount_platform_api(Server& server, Platform& platform) { mount_routes(server.http(), platform); }
+void mount_platform_api(Server& server, Platform& platform, FileService* files) {
+  mount_routes(server.http(), platform);
+  if (files) {
+    server.allow_large_bodies("/v1/files", static_cast<size_t>(files->max_bytes()) + (size_t{1} << 20));
+    mount_file_routes(server.http(), platform, *files);
+  }
+}
 
 }  // namespace officina

@@ -10,10 +10,13 @@
 //   GET /v1/projects/{id}/api_keys               GET/DELETE /v1/api_keys/{id} (DELETE revokes)
 //   POST* /v1/api_keys {"role": "operator"}      GET* /v1/api_keys (operator keys)
 //   GET* /v1/audit?after=SEQ&limit=N             GET* /v1/audit/verify
+//   POST /v1/files (multipart: file, purpose "fine-tune"; streamed, size-limited)
+//   GET /v1/files[?after&limit]  GET/DELETE /v1/files/{id}  GET /v1/files/{id}/content
 // Thread-safety: handlers run on the server's HTTP threads; Platform is
 // thread-safe.
 #pragma once
 
+#include "platform/file_service.h"
 #include "platform/platform.h"
 #include "serve/server.h"
 
@@ -21,7 +24,8 @@ namespace officina {
 
 // The server's authenticator for `platform`'s keys.
 Authenticator platform_authenticator(Platform& platform);
-// Adds the routes above to `server` (before bind()). `platform` must outlive it.
-void mount_platform_api(Server& server, Platform& platform);
+// Adds the routes above to `server` (before bind()); the files routes only
+// with `files`. Everything given must outlive the server.
+void mount_platform_api(Server& server, Platform& platform, FileService* files = nullptr);
 
 }  // namespace officina

@@ -76,4 +76,14 @@ OJson to_json(const AuditVerdict& v) {
   return j;
 }
 
+OJson to_json(const FileRecord& f) {
+  OJson j{{"object", "file"},       {"id", f.id},           {"bytes", f.bytes},         {"created_at", f.created_at},
+          {"filename", f.filename}, {"purpose", f.purpose}, {"status", f.status},
+          {"status_details", f.status_details.empty() ? OJson(nullptr) : OJson(f.status_details)},
+          {"expires_at", nullptr}};
+  OJson stats = OJson::parse(f.report, nullptr, false);
+  if (!stats.is_discarded()) j["statistics"] = stats;
+  return j;
+}
+
 }  // namespace officina

@@ -19,6 +19,8 @@ nlohmann::ordered_json to_json(const UsageReport& usage);
 nlohmann::ordered_json to_json(const DeletionReceipt& receipt);
 nlohmann::ordered_json to_json(const AuditEntry& entry);
 nlohmann::ordered_json to_json(const AuditVerdict& verdict);
+// OpenAI's file object, with officina's validation statistics under "statistics".
+nlohmann::ordered_json to_json(const FileRecord& file);
 
 // {"object": "list", "data": [...]}
 template <class T>

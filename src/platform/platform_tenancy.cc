@@ -1,4 +1,6 @@
 // Platform: organisations, projects, API keys and project deletion.
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "platform/api_key.h"
@@ -123,6 +125,27 @@ ApiResult<DeletionReceipt> Platform::delete_project(const Principal& who, const 
     if (k.revoked_at) continue;
     if (auto r = store_->revoke_api_key(k.id, receipt.deleted_at); !r) return std::unexpected(server_error(r.error()));
     receipt.destroyed.push_back("api_key " + k.id);
+  }
+  // Files and adapters: their keys wiped, their bytes removed.
+  while (true) {
+    auto files = store_->list_files(id, "", 1000);
+    if (!files) return std::unexpected(server_error(files.error()));
+    if (files->empty()) break;
+    for (const FileRecord& f : *files) {
+      if (auto r = store_->delete_file(f.id, receipt.deleted_at); !r) return std::unexpected(server_error(r.error()));
+      receipt.destroyed.push_back("file " + f.id);
+    }
+  }
+  auto adapters = store_->list_adapters(id);
+  if (!adapters) return std::unexpected(server_error(adapters.error()));
+  for (const AdapterRecord& a : *adapters) {
+    if (auto r = store_->delete_adapter(a.name); !r) return std::unexpected(server_error(r.error()));
+    if (on_adapter_removed_) on_adapter_removed_(a.name);
+    receipt.destroyed.push_back("adapter " + a.name);
+  }
+  for (const char* kind : {"files", "adapters", "jobs"}) {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::path(data_dir_) / kind / id, ec);
   }
   auto shredded = store_->destroy_data_key(id);
   if (!shredded) return std::unexpected(server_error(shredded.error()));

@@ -99,6 +99,7 @@ struct Server::Impl {
   httplib::Server http;
   int64_t created = unix_now();
   int port = 0;
+  std::vector<std::string> large_body_prefixes;
 
   Impl(const Model& m, const ServerOptions& o) : model(m), options(o), registry(m.config(), o.max_adapters) {}
 
@@ -119,6 +120,11 @@ AdapterRegistry& Server::adapters() { return impl_->registry; }
 const std::string& Server::base_name() const { return impl_->base; }
 httplib::Server& Server::http() { return impl_->http; }
 ApiResult<AuthContext> Server::authenticate(const httplib::Request& req) { return impl_->authenticate(req); }
+
+void Server::allow_large_bodies(const std::string& path_prefix, size_t max_bytes) {
+  impl_->large_body_prefixes.push_back(path_prefix);
+  impl_->http.set_payload_max_length(std::max(impl_->options.max_body, max_bytes));
+}
 
 void Server::send_error(httplib::Response& res, const ApiError& error) {
   res.status = error.status;
@@ -493,6 +499,20 @@ void Server::Impl::routes() {
   http.set_keep_alive_timeout(3);
   http.set_keep_alive_max_count(1000);
 
+  // The body limit is max_body but for upload routes (allow_large_bodies);
+  // bodies that announce more are refused before they are read.
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (large_body_prefixes.empty() || !req.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
+    for (const auto& prefix : large_body_prefixes)
+      if (req.path.starts_with(prefix)) return httplib::Server::HandlerResponse::Unhandled;
+    const std::string length = req.get_header_value("Content-Length");
+    if (length.size() > 18 || std::stoull("0" + length) > options.max_body) {
+      send_error(res, {413, fmt::format("the request body is larger than the limit of {} bytes", options.max_body),
+                       "invalid_request_error", "", "body_too_large"});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   // Every handler: count it, check the key (but for /health).
   auto guarded = [this](std::string endpoint, auto handler) {
     return [this, endpoint, handler](const httplib::Request& req, httplib::Response& res) {

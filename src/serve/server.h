@@ -76,6 +76,9 @@ class Server {
   // The request's key checked by the authenticator (or the --api-key list).
   ApiResult<AuthContext> authenticate(const httplib::Request& req);
   static void send_error(httplib::Response& res, const ApiError& error);
+  // Lets bodies of up to max_bytes reach routes under `path_prefix` (uploads);
+  // every other route keeps max_body. Call before bind().
+  void allow_large_bodies(const std::string& path_prefix, size_t max_bytes);
   // Binds the socket; returns the port (the chosen one for port 0).
   Result<int> bind();
   // Serves until stop(); call after bind().
