@@ -25,7 +25,7 @@ AdamW::AdamW(std::span<const ParamTensor> tensors, AdamWConfig config) : config_
 AdamW::AdamW(LoraParams& params, AdamWConfig config) : AdamW(lora_param_tensors(params), config) {}
 
 namespace {
-void update(std::span<float> value, std::span<const float> grad, std::vector<float>& m, std::vector<float>& v,
+void update(std::span<float> value, std::span<const float> grad, std::span<float> m, std::span<float> v,
             const AdamWConfig& c, double weight_decay, double lr, int64_t t) {
   const double bc1 = 1.0 - std::pow(c.beta1, static_cast<double>(t));
   const double bc2 = 1.0 - std::pow(c.beta2, static_cast<double>(t));
@@ -43,12 +43,24 @@ void update(std::span<float> value, std::span<const float> grad, std::vector<flo
 }
 }  // namespace
 
-void AdamW::step(std::span<const ParamTensor> tensors, double lr) {
+void AdamW::step(std::span<const ParamTensor> tensors, double lr, ThreadPool* pool) {
   ++step_;
+  // Below this many values a tensor is not worth waking the threads for.
+  constexpr int64_t kParallelMin = int64_t{1} << 16;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const ParamTensor& t = tensors[i];
-    update(t.value, t.grad, moments_[2 * i], moments_[2 * i + 1], config_, t.decay ? config_.weight_decay : 0.0, lr,
-           step_);
+    std::span<float> m = moments_[2 * i], v = moments_[2 * i + 1];
+    const double wd = t.decay ? config_.weight_decay : 0.0;
+    const int64_t n = static_cast<int64_t>(t.value.size());
+    if (!pool || n < kParallelMin) {
+      update(t.value, t.grad, m, v, config_, wd, lr, step_);
+      continue;
+    }
+    pool->parallel_for(n, [&](int64_t a, int64_t b, int) {
+      const size_t off = static_cast<size_t>(a), len = static_cast<size_t>(b - a);
+      update(t.value.subspan(off, len), t.grad.subspan(off, len), m.subspan(off, len), v.subspan(off, len), config_,
+             wd, lr, step_);
+    });
   }
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "train/lora_params.h"
 
 namespace officina {
@@ -42,8 +43,9 @@ class AdamW {
   // order, must be passed to step()).
   AdamW(std::span<const ParamTensor> tensors, AdamWConfig config);
   AdamW(LoraParams& params, AdamWConfig config);
-  // One update of every tensor with learning rate lr.
-  void step(std::span<const ParamTensor> tensors, double lr);
+  // One update of every tensor with learning rate lr; `pool` (optional)
+  // spreads large tensors over threads (the result does not depend on it).
+  void step(std::span<const ParamTensor> tensors, double lr, ThreadPool* pool = nullptr);
   void step(LoraParams& params, double lr);
   int64_t steps() const { return step_; }
 

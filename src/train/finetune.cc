@@ -224,7 +224,7 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
     if (!std::isfinite(loss)) return fail("step {}: the loss is not finite ({}); lower --lr", pos.step + 1, loss);
     const double grad_norm = clip_grad_norm(tensors, o.clip);
     const double lr = scheduled_lr(o.schedule, o.lr, pos.step, total, o.warmup);
-    optimizer.step(tensors, lr);
+    optimizer.step(tensors, lr, &pool);
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     tokens_done += tokens;
     if (pos.step == 0 || report.steps == 0) report.first_loss = loss;

@@ -2,14 +2,18 @@
 // tiny random model (tokenizer of tiny-gqa) on a repeated text makes the
 // loss fall and writes an F32 GGUF that loads with the source's tokenizer
 // and gives the trained loss; a run stopped and resumed ends with the same
-// model, byte for byte; non-F32 bases and LoRA-only options are refused.
+// model, byte for byte; a Hugging Face source and its GGUF conversion train
+// to the same weights; non-F32 bases and LoRA-only options are refused.
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
 
 #include "formats/gguf_file.h"
+#include "formats/safetensors_file.h"
+#include "tensor/quantize.h"
 #include "model/gguf_export.h"
 #include "model/random_model.h"
 #include "test_util.h"
@@ -146,6 +150,68 @@ TEST(FullFinetune, ResumeEndsWithTheSameModel) {
   auto refused = run_finetune(lora);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("mode"), std::string::npos) << refused.error().message;
+}
+
+// tiny-gqa-hf with every tensor made F32 (same names, Hugging Face q/k rows).
+std::string write_f32_hf_copy(const test::TempDir& dir) {
+  const std::string src = test::conformance_path("models/tiny-gqa-hf");
+  const std::string dst = dir.path("tiny-hf-f32");
+  std::filesystem::create_directories(dst);
+  for (const char* f : {"config.json", "tokenizer.json", "tokenizer_config.json"})
+    std::filesystem::copy_file(src + "/" + f, dst + "/" + f);
+  auto file = SafetensorsFile::open(src + "/model.safetensors");
+  EXPECT_TRUE(file) << file.error().message;
+  std::vector<std::vector<float>> data;
+  data.reserve(file->tensors().size());
+  std::vector<SafetensorsWriteTensor> out;
+  for (const SafetensorsTensor& t : file->tensors()) {
+    const TensorView& v = t.view;
+    data.emplace_back(static_cast<size_t>(v.elements()));
+    dequantize_row(v.dtype, v.data, data.back().data(), v.elements());
+    out.push_back({t.name, DType::F32, t.shape,
+                   {reinterpret_cast<const std::byte*>(data.back().data()), data.back().size() * sizeof(float)}});
+  }
+  auto ok = write_safetensors(dst + "/model.safetensors", out);
+  EXPECT_TRUE(ok) << ok.error().message;
+  return dst;
+}
+
+TEST(FullFinetune, HuggingFaceAndGgufSourcesTrainTheSameWeights) {
+  test::TempDir dir;
+  const std::string hf = write_f32_hf_copy(dir);
+  auto hf_model = Model::load(hf);
+  ASSERT_TRUE(hf_model) << hf_model.error().message;
+  auto tokenizer = tokenizer_gguf_metadata(**hf_model);
+  ASSERT_TRUE(tokenizer);
+  GgufExportOptions options;
+  ASSERT_TRUE(write_llama_gguf((*hf_model)->config(), (*hf_model)->weights(), *tokenizer, options, dir.path("f32.gguf")));
+
+  FinetuneOptions o = pretrain_options(dir, hf, "from-hf");
+  o.steps = 2;
+  o.lr = 1e-3;
+  ASSERT_TRUE(run_finetune(o));
+  o.model = dir.path("f32.gguf");
+  o.out = dir.path("from-gguf");
+  ASSERT_TRUE(run_finetune(o));
+  auto a = GgufFile::open(dir.path("from-hf/model.gguf"));
+  auto b = GgufFile::open(dir.path("from-gguf/model.gguf"));
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->tensors().size(), b->tensors().size());
+  for (size_t i = 0; i < a->tensors().size(); ++i) {
+    const TensorView& x = a->tensors()[i].view;
+    const TensorView& y = b->tensors()[i].view;
+    EXPECT_EQ(a->tensors()[i].name, b->tensors()[i].name);
+    ASSERT_EQ(x.bytes(), y.bytes());
+    EXPECT_EQ(std::memcmp(x.data, y.data, x.bytes()), 0) << a->tensors()[i].name;
+  }
+  // The trained weights moved away from the source's.
+  auto source = Model::load(dir.path("f32.gguf"));
+  ASSERT_TRUE(source);
+  auto trained = Model::load(dir.path("from-gguf/model.gguf"));
+  ASSERT_TRUE(trained);
+  const TensorView& before = (*source)->weights().layers[1].wk;
+  const TensorView& after = (*trained)->weights().layers[1].wk;
+  EXPECT_NE(std::memcmp(before.data, after.data, before.bytes()), 0);
 }
 
 TEST(FullFinetune, RefusesNonF32ModelsAndLoraOptions) {
