@@ -20,9 +20,18 @@ struct FinetuneArgs {
   std::string targets = "q,k,v,o,gate,up,down";
   std::string schedule = "constant";
   bool no_shuffle = false, no_packing = false, quiet = false;
+  std::vector<CLI::Option*> lora_only;  // refused with --full
 };
 
 void run(FinetuneArgs& a) {
+  if (a.options.full) {
+    for (const CLI::Option* opt : a.lora_only) {
+      if (opt->count() > 0)
+        return report(Error{fmt::format("finetune --full trains every weight of the model: {} is a LoRA option, "
+                                        "leave it out",
+                                        opt->get_name())});
+    }
+  }
   auto targets = parse_targets(a.targets);
   if (!targets) return report(targets.error());
   a.options.targets = *targets;
@@ -41,7 +50,9 @@ void run(FinetuneArgs& a) {
                static_cast<long long>(result->steps), result->first_loss, result->last_loss, eval.c_str(),
                result->tokens_per_second, static_cast<long long>(result->train_samples),
                static_cast<long long>(result->truncated), static_cast<long long>(result->dropped));
-  if (a.options.stop_after == 0)
+  if (a.options.stop_after == 0 && a.options.full)
+    std::fprintf(stderr, "finetune: model written to %s/model.gguf\n", a.options.out.c_str());
+  else if (a.options.stop_after == 0)
     std::fprintf(stderr, "finetune: adapter written to %s (adapter_config.json, adapter_model.safetensors, adapter.gguf)\n",
                  a.options.out.c_str());
 }
@@ -57,13 +68,14 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--out", o.out, "output directory for the adapter and checkpoints")->required();
   cmd->add_option("--val", o.val_data, "validation JSONL");
   cmd->add_option("--val-split", o.val_split, "hold out this fraction of the training samples for validation");
-  cmd->add_option("--init-adapter", o.init_adapter, "continue training this adapter (PEFT dir or GGUF)");
+  a->lora_only.push_back(cmd->add_option("--init-adapter", o.init_adapter, "continue training this adapter (PEFT dir or GGUF)"));
   cmd->add_option("--chat-template", o.chat_template_file, "render chat samples with this template file");
-  cmd->add_option("--rank", o.rank, "LoRA rank")->capture_default_str();
-  cmd->add_option("--alpha", o.alpha, "LoRA alpha (scale = alpha / rank)")->capture_default_str();
-  cmd->add_option("--dropout", o.dropout, "dropout on the LoRA input")->capture_default_str();
-  cmd->add_option("--targets", a->targets, "projections to adapt: q,k,v,o,gate,up,down or all")->capture_default_str();
-  cmd->add_flag("--full", o.full, "train every parameter (F32 models)");
+  a->lora_only.push_back(cmd->add_option("--rank", o.rank, "LoRA rank")->capture_default_str());
+  a->lora_only.push_back(cmd->add_option("--alpha", o.alpha, "LoRA alpha (scale = alpha / rank)")->capture_default_str());
+  a->lora_only.push_back(cmd->add_option("--dropout", o.dropout, "dropout on the LoRA input")->capture_default_str());
+  a->lora_only.push_back(
+      cmd->add_option("--targets", a->targets, "projections to adapt: q,k,v,o,gate,up,down or all")->capture_default_str());
+  cmd->add_flag("--full", o.full, "train every weight of an F32 model (writes OUT/model.gguf)");
   cmd->add_option("--epochs", o.epochs, "passes over the data")->capture_default_str();
   cmd->add_option("--steps", o.steps, "optimizer steps (overrides --epochs)");
   cmd->add_option("--batch-size", o.batch_size, "sequences per micro-batch")->capture_default_str();

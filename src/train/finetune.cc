@@ -10,11 +10,12 @@
 
 #include "base/json_util.h"
 #include "base/random.h"
-#include "formats/safetensors_file.h"
 #include "model/model_chat_template.h"
 #include "tensor/gemm.h"
 #include "train/adamw.h"
 #include "train/adapter_export.h"
+#include "train/full_params.h"
+#include "train/train_checkpoint.h"
 #include "train/train_data.h"
 
 namespace officina {
@@ -42,7 +43,8 @@ Result<void> check_options(const FinetuneOptions& o) {
   if (o.model.empty()) return fail("finetune: --model is required");
   if (o.data.empty()) return fail("finetune: --data is required");
   if (o.out.empty()) return fail("finetune: --out is required");
-  if (o.full) return fail("finetune --full: full-parameter training is not available yet; train a LoRA adapter");
+  if (o.full && (o.dropout > 0 || !o.init_adapter.empty()))
+    return fail("finetune --full trains every weight: --dropout and --init-adapter are LoRA options");
   if (o.rank < 1 || o.rank > 4096) return fail("--rank must be between 1 and 4096");
   if (!(o.alpha > 0)) return fail("--alpha must be positive");
   if (o.dropout < 0 || o.dropout >= 1) return fail("--dropout must be in [0, 1)");
@@ -64,96 +66,6 @@ std::vector<size_t> epoch_order(size_t n, uint64_t seed, int64_t epoch, bool shu
   Rng rng(mix_seed(seed ^ mix_seed(static_cast<uint64_t>(epoch) + 0x5eed)));
   for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.next() % i]);
   return order;
-}
-
-struct Position {
-  int64_t step = 0, epoch = 0, index = 0;
-};
-
-std::span<const std::byte> bytes_of(const std::vector<float>& v) {
-  return {reinterpret_cast<const std::byte*>(v.data()), v.size() * sizeof(float)};
-}
-
-Result<void> save_checkpoint(const std::string& out, const LoraParams& params, AdamW& optimizer, const Position& pos,
-                             const FinetuneOptions& o) {
-  const fs::path dir = fs::path(out) / "checkpoint";
-  const fs::path tmp = fs::path(out) / "checkpoint.tmp";
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  if (ec) return fail("{}: cannot create ({})", tmp.string(), ec.message());
-  std::vector<SafetensorsWriteTensor> tensors;
-  auto& moments = optimizer.moments();
-  for (size_t i = 0; i < params.pairs().size(); ++i) {
-    const TrainPair& p = params.pairs()[i];
-    const std::string n = "pair." + std::to_string(i);
-    tensors.push_back({n + ".a", DType::F32, {p.rank, p.in_features}, bytes_of(p.a)});
-    tensors.push_back({n + ".b", DType::F32, {p.out_features, p.rank}, bytes_of(p.b)});
-    tensors.push_back({n + ".m_a", DType::F32, {p.rank, p.in_features}, bytes_of(moments[4 * i])});
-    tensors.push_back({n + ".v_a", DType::F32, {p.rank, p.in_features}, bytes_of(moments[4 * i + 1])});
-    tensors.push_back({n + ".m_b", DType::F32, {p.out_features, p.rank}, bytes_of(moments[4 * i + 2])});
-    tensors.push_back({n + ".v_b", DType::F32, {p.out_features, p.rank}, bytes_of(moments[4 * i + 3])});
-  }
-  OFFICINA_CHECK(write_safetensors((tmp / "state.safetensors").string(), tensors));
-  nlohmann::ordered_json state = {{"version", 1},       {"step", pos.step},         {"epoch", pos.epoch},
-                                  {"index", pos.index}, {"optimizer_steps", optimizer.steps()},
-                                  {"rank", params.rank()}, {"alpha", params.alpha()}, {"pairs", params.pairs().size()},
-                                  {"seed", o.seed},     {"batch_size", o.batch_size}, {"grad_accum", o.grad_accum},
-                                  {"seq_len", o.seq_len}};
-  {
-    std::ofstream f(tmp / "state.json");
-    f << state.dump(2) << "\n";
-    if (!f) return fail("{}: cannot write", (tmp / "state.json").string());
-  }
-  fs::remove_all(dir, ec);
-  fs::rename(tmp, dir, ec);
-  if (ec) return fail("{}: cannot move the checkpoint into place ({})", dir.string(), ec.message());
-  return {};
-}
-
-Result<Position> load_checkpoint(const std::string& out, LoraParams& params, AdamW& optimizer, const FinetuneOptions& o) {
-  const fs::path dir = fs::path(out) / "checkpoint";
-  OFFICINA_TRY(Json state, read_json_file((dir / "state.json").string(), 1u << 20));
-  const std::string where = (dir / "state.json").string();
-  OFFICINA_TRY(int64_t pairs, json_int(state, "pairs", where));
-  OFFICINA_TRY(int64_t rank, json_int(state, "rank", where));
-  if (pairs != static_cast<int64_t>(params.pairs().size()) || rank != params.rank())
-    return fail("--resume: {} was made with rank {} on {} projections, this run has rank {} on {}", where, rank, pairs,
-                params.rank(), params.pairs().size());
-  for (const char* key : {"seed", "batch_size", "grad_accum", "seq_len"}) {
-    OFFICINA_TRY(int64_t v, json_int(state, key, where));
-    int64_t now = std::string(key) == "seed" ? static_cast<int64_t>(o.seed)
-                  : std::string(key) == "batch_size" ? o.batch_size
-                  : std::string(key) == "grad_accum" ? o.grad_accum
-                                                     : o.seq_len;
-    if (v != now) return fail("--resume: the checkpoint has {} = {} but this run has {}", key, v, now);
-  }
-  OFFICINA_TRY(SafetensorsFile file, SafetensorsFile::open((dir / "state.safetensors").string()));
-  auto& moments = optimizer.moments();
-  auto read = [&](const std::string& name, std::vector<float>& into) -> Result<void> {
-    OFFICINA_TRY(TensorView v, file.view(name));
-    if (v.dtype != DType::F32 || static_cast<size_t>(v.elements()) != into.size())
-      return fail("--resume: checkpoint tensor '{}' does not fit", name);
-    std::memcpy(into.data(), v.data, into.size() * sizeof(float));
-    return {};
-  };
-  for (size_t i = 0; i < params.pairs().size(); ++i) {
-    TrainPair& p = params.pairs()[i];
-    const std::string n = "pair." + std::to_string(i);
-    OFFICINA_CHECK(read(n + ".a", p.a));
-    OFFICINA_CHECK(read(n + ".b", p.b));
-    OFFICINA_CHECK(read(n + ".m_a", moments[4 * i]));
-    OFFICINA_CHECK(read(n + ".v_a", moments[4 * i + 1]));
-    OFFICINA_CHECK(read(n + ".m_b", moments[4 * i + 2]));
-    OFFICINA_CHECK(read(n + ".v_b", moments[4 * i + 3]));
-  }
-  Position pos;
-  OFFICINA_TRY(pos.step, json_int(state, "step", where));
-  OFFICINA_TRY(pos.epoch, json_int(state, "epoch", where));
-  OFFICINA_TRY(pos.index, json_int(state, "index", where));
-  OFFICINA_TRY(int64_t opt_steps, json_int(state, "optimizer_steps", where));
-  optimizer.set_steps(opt_steps);
-  return pos;
 }
 
 struct EvalResult {
@@ -182,9 +94,13 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
   const ModelConfig& config = model->config();
   OFFICINA_TRY(ModelChatTemplate tmpl, model_chat_template(*model, "", o.chat_template_file));
 
-  // Parameters: a fresh adapter or the one to continue from.
+  // Parameters: every weight (--full), or a fresh adapter or the one to continue from.
+  std::optional<FullParams> full;
   LoraParams params;
-  if (!o.init_adapter.empty()) {
+  if (o.full) {
+    OFFICINA_TRY(FullParams f, FullParams::from_model(*model));
+    full.emplace(std::move(f));
+  } else if (!o.init_adapter.empty()) {
     OFFICINA_TRY(LoraAdapter init, LoraAdapter::load(o.init_adapter, config));
     params = LoraParams::from_adapter(init, config, static_cast<double>(init.scale()) * static_cast<double>(init.rank()));
   } else {
@@ -224,9 +140,25 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
 
   AdamWConfig adam;
   adam.weight_decay = o.weight_decay;
-  AdamW optimizer(params, adam);
+  const std::vector<ParamTensor> tensors = full ? full->param_tensors() : lora_param_tensors(params);
+  AdamW optimizer(tensors, adam);
   ThreadPool pool(o.threads);
-  LoraTrainer trainer(*model, &params, &pool);
+  std::unique_ptr<LoraTrainer> trainer_ptr =
+      full ? std::make_unique<LoraTrainer>(config, full->weights(), &full->grads(), &pool)
+           : std::make_unique<LoraTrainer>(*model, &params, &pool);
+  LoraTrainer& trainer = *trainer_ptr;
+  // What a checkpoint must agree on to be resumed by this run.
+  Json identity = {{"mode", full ? "full" : "lora"}};
+  if (full) {
+    identity["parameters"] = full->parameter_count();
+  } else {
+    identity["rank"] = params.rank();
+    identity["pairs"] = params.pairs().size();
+  }
+  identity["seed"] = o.seed;
+  identity["batch_size"] = o.batch_size;
+  identity["grad_accum"] = o.grad_accum;
+  identity["seq_len"] = o.seq_len;
 
   // Sequences per epoch and the total number of steps.
   const int64_t per_step = o.batch_size * o.grad_accum;
@@ -240,11 +172,9 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
   std::error_code ec;
   fs::create_directories(o.out, ec);
   if (ec) return fail("{}: cannot create the output directory ({})", o.out, ec.message());
-  Position pos;
+  TrainPosition pos;
   if (o.resume) {
-    if (!fs::exists(fs::path(o.out) / "checkpoint" / "state.json"))
-      return fail("--resume: no checkpoint in {} (train with --save-every N first)", o.out);
-    OFFICINA_TRY(pos, load_checkpoint(o.out, params, optimizer, o));
+    OFFICINA_TRY(pos, load_train_checkpoint(o.out, tensors, optimizer, identity));
     if (pos.epoch != 0) epoch_sequences = sequences_of(pos.epoch);
   }
   std::FILE* metrics = nullptr;
@@ -283,7 +213,7 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
       for (int32_t t : s.targets) targets += t >= 0;
       tokens += static_cast<int64_t>(s.tokens.size());
     }
-    params.zero_grad();
+    for (const ParamTensor& t : tensors) std::fill(t.grad.begin(), t.grad.end(), 0.0f);
     double loss_sum = 0;
     for (size_t j = 0; j < step_sequences.size(); ++j) {
       trainer.set_dropout(static_cast<float>(o.dropout), mix_seed(o.seed ^ mix_seed(static_cast<uint64_t>(pos.step) * 1315423911u + j)));
@@ -292,9 +222,9 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
     }
     const double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, targets));
     if (!std::isfinite(loss)) return fail("step {}: the loss is not finite ({}); lower --lr", pos.step + 1, loss);
-    const double grad_norm = clip_grad_norm(params, o.clip);
+    const double grad_norm = clip_grad_norm(tensors, o.clip);
     const double lr = scheduled_lr(o.schedule, o.lr, pos.step, total, o.warmup);
-    optimizer.step(params, lr);
+    optimizer.step(tensors, lr, &pool);
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     tokens_done += tokens;
     if (pos.step == 0 || report.steps == 0) report.first_loss = loss;
@@ -331,9 +261,9 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
     }
     const bool stopping = o.stop_after > 0 && pos.step + 1 == o.stop_after;
     if ((o.save_every > 0 && (pos.step + 1) % o.save_every == 0) || stopping) {
-      Position next = pos;
+      TrainPosition next = pos;
       ++next.step;
-      OFFICINA_CHECK(save_checkpoint(o.out, params, optimizer, next, o));
+      OFFICINA_CHECK(save_train_checkpoint(o.out, tensors, optimizer, next, identity));
     }
     if (stopping) {
       if (o.progress) std::fputc('\n', stderr);
@@ -350,6 +280,10 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
     OFFICINA_TRY(EvalResult e, evaluate(trainer, val_sequences));
     report.eval_loss = e.loss;
     report.eval_accuracy = e.accuracy;
+  }
+  if (full) {
+    OFFICINA_CHECK(write_full_model(*model, *full, (fs::path(o.out) / "model.gguf").string()));
+    return report;
   }
   AdapterInfo info;
   info.base_model = model->name();

@@ -4,7 +4,11 @@
 // schedule; evaluation, metrics (one JSON line per step), checkpoints every
 // N steps that `resume` continues from exactly, and the adapter written at
 // the end as PEFT (adapter_config.json + adapter_model.safetensors) and GGUF
-// LoRA (adapter.gguf). Nothing half-written is ever left in `out`: files are
+// LoRA (adapter.gguf). With `full`, every weight of an F32 model is trained
+// instead (FullParams; weight decay on matrices only, never on the RMSNorm
+// weights) and the model is written as OUT/model.gguf (F32, the source's
+// metadata and tokenizer); checkpoints then hold every weight and its AdamW
+// moments. Nothing half-written is ever left in `out`: files are
 // written under temporary names and renamed into place.
 // Thread-safety: one run at a time per process.
 #pragma once
@@ -36,7 +40,7 @@ struct FinetuneOptions {
   double alpha = 32;
   double dropout = 0.0;
   std::array<bool, kLoraTargets> targets{true, true, true, true, true, true, true};
-  bool full = false;
+  bool full = false;  // every weight (F32 models only); rank/alpha/targets unused, no dropout
   int64_t epochs = 1;
   int64_t steps = 0;  // > 0: this many optimizer steps (epochs repeat as needed)
   int64_t batch_size = 4;
@@ -68,7 +72,8 @@ struct FinetuneReport {
 };
 
 // Fails with a clear message on bad options, data (FILE:LINE), adapters that
-// do not fit the model, or I/O errors; `out` then holds no partial adapter.
+// do not fit the model, a non-F32 model with `full`, or I/O errors; `out`
+// then holds no partial adapter or model.
 Result<FinetuneReport> run_finetune(const FinetuneOptions& options);
 
 }  // namespace officina

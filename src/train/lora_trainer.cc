@@ -20,7 +20,16 @@ struct LoraTrainer::BackwardScratch {
 };
 
 LoraTrainer::LoraTrainer(const Model& model, LoraParams* params, ThreadPool* pool)
-    : model_(model), params_(params), pool_(pool), scratch_bwd_(std::make_unique<BackwardScratch>()) {}
+    : config_(model.config()), weights_(model.weights()), params_(params), pool_(pool),
+      scratch_bwd_(std::make_unique<BackwardScratch>()) {}
+
+LoraTrainer::LoraTrainer(const ModelConfig& config, const ModelWeights& weights, ModelGrads* grads, ThreadPool* pool)
+    : config_(config), weights_(weights), params_(nullptr), grads_(grads), pool_(pool),
+      scratch_bwd_(std::make_unique<BackwardScratch>()) {}
+
+LayerGrads* LoraTrainer::layer_grads(int64_t layer) {
+  return grads_ ? &grads_->layers[static_cast<size_t>(layer)] : nullptr;
+}
 
 LoraTrainer::~LoraTrainer() = default;
 
@@ -75,8 +84,9 @@ void LoraTrainer::linear_forward(const TensorView& w, const TrainPair* lora, con
 }
 
 void LoraTrainer::linear_backward(const TensorView& w, TrainPair* lora, const float* x, const float* t, const float* dy,
-                                  int64_t rows, float* dx) {
+                                  int64_t rows, float* dx, float* dw) {
   const int64_t out = w.rows(), in = w.cols();
+  if (dw) gemm_f32(Transpose::Yes, Transpose::No, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dw, in);
   for_each_weight_block(w, [&](int64_t r0, int64_t n, const float* block) {
     gemm_f32(Transpose::No, Transpose::No, rows, in, n, 1.0f, dy + r0, out, block, in, 1.0f, dx, in);
   });
@@ -105,7 +115,7 @@ void LoraTrainer::linear_backward(const TensorView& w, TrainPair* lora, const fl
 }
 
 Result<void> LoraTrainer::check(const TrainSequence& seq) const {
-  const ModelConfig& c = model_.config();
+  const ModelConfig& c = config_;
   const size_t T = seq.tokens.size();
   if (T == 0) return fail("training sequence is empty");
   if (seq.targets.size() != T) return fail("training sequence: {} tokens but {} targets", T, seq.targets.size());
@@ -123,20 +133,30 @@ Result<void> LoraTrainer::check(const TrainSequence& seq) const {
 }
 
 void LoraTrainer::embed(const TrainSequence& seq) {
-  const ModelConfig& c = model_.config();
+  const ModelConfig& c = config_;
   T_ = static_cast<int64_t>(seq.tokens.size());
   pos_ = seq.positions;
   if (pos_.empty())
     for (int32_t i = 0; i < T_; ++i) pos_.push_back(i);
   seg_ = seq.segments;
   x_.resize(static_cast<size_t>((c.n_layers + 1) * T_ * c.dim));
-  const TensorView& e = model_.weights().token_embd;
+  const TensorView& e = weights_.token_embd;
   for (int64_t t = 0; t < T_; ++t) dequantize_row(e.dtype, e.row(seq.tokens[t]), &x_[t * c.dim], c.dim);
 }
 
+void LoraTrainer::embed_backward(const TrainSequence& seq, const float* d_x) {
+  // A token seen several times gets the sum of its rows' gradients.
+  const int64_t dim = config_.dim;
+  for (int64_t t = 0; t < T_; ++t) {
+    float* row = grads_->token_embd + static_cast<size_t>(seq.tokens[t]) * static_cast<size_t>(dim);
+    const float* d = d_x + t * dim;
+    for (int64_t i = 0; i < dim; ++i) row[i] += d[i];
+  }
+}
+
 void LoraTrainer::layer_forward(int64_t l, const float* x_in, float* x_out, LayerState& st) {
-  const ModelConfig& c = model_.config();
-  const LayerWeights& w = model_.weights().layers[static_cast<size_t>(l)];
+  const ModelConfig& c = config_;
+  const LayerWeights& w = weights_.layers[static_cast<size_t>(l)];
   const int64_t T = T_, dim = c.dim, qd = c.q_dim(), kvd = c.kv_dim(), ffn = c.ffn_dim;
   const int64_t r = params_ ? params_->rank() : 0;
   auto pair = [&](LoraTarget target) -> const TrainPair* { return params_ ? params_->find(l, target) : nullptr; };
@@ -169,25 +189,29 @@ void LoraTrainer::layer_forward(int64_t l, const float* x_in, float* x_out, Laye
 
 void LoraTrainer::layer_backward(int64_t l, LayerState& st, const float* d_out, float* d_in) {
   BackwardScratch& b = *scratch_bwd_;
-  const ModelConfig& c = model_.config();
-  const LayerWeights& w = model_.weights().layers[static_cast<size_t>(l)];
+  const ModelConfig& c = config_;
+  const LayerWeights& w = weights_.layers[static_cast<size_t>(l)];
   const int64_t T = T_, dim = c.dim, qd = c.q_dim(), kvd = c.kv_dim(), ffn = c.ffn_dim;
   auto pair = [&](LoraTarget target) -> TrainPair* { return params_ ? params_->find(l, target) : nullptr; };
   auto zeros = [](std::vector<float>& v, int64_t n) { v.assign(static_cast<size_t>(n), 0.0f); };
   const float theta = static_cast<float>(c.rope_theta);
+  LayerGrads none;
+  const LayerGrads& g = grads_ ? *layer_grads(l) : none;
 
   b.d_mid.assign(d_out, d_out + T * dim);
   zeros(b.dh, T * ffn);
-  linear_backward(w.w_down, pair(LoraTarget::Down), st.h.data(), st.td.data(), d_out, T, b.dh.data());
+  linear_backward(w.w_down, pair(LoraTarget::Down), st.h.data(), st.td.data(), d_out, T, b.dh.data(), g.w_down);
   zeros(b.dg, T * ffn), zeros(b.du, T * ffn);
   swiglu_backward(st.g.data(), st.u.data(), b.dh.data(), b.dg.data(), b.du.data(), T * ffn, pool_);
   zeros(b.dxn2, T * dim);
-  linear_backward(w.w_gate, pair(LoraTarget::Gate), st.xn2.data(), st.tg.data(), b.dg.data(), T, b.dxn2.data());
-  linear_backward(w.w_up, pair(LoraTarget::Up), st.xn2.data(), st.tu.data(), b.du.data(), T, b.dxn2.data());
+  linear_backward(w.w_gate, pair(LoraTarget::Gate), st.xn2.data(), st.tg.data(), b.dg.data(), T, b.dxn2.data(),
+                  g.w_gate);
+  linear_backward(w.w_up, pair(LoraTarget::Up), st.xn2.data(), st.tu.data(), b.du.data(), T, b.dxn2.data(), g.w_up);
   rms_norm_backward(st.x_mid.data(), f32(w.ffn_norm), st.rstd2.data(), b.dxn2.data(), b.d_mid.data(), T, dim, pool_);
+  if (g.ffn_norm) rms_norm_backward_weight(st.x_mid.data(), st.rstd2.data(), b.dxn2.data(), g.ffn_norm, T, dim, pool_);
 
   zeros(b.dattn, T * qd);
-  linear_backward(w.wo, pair(LoraTarget::O), st.attn.data(), st.to.data(), b.d_mid.data(), T, b.dattn.data());
+  linear_backward(w.wo, pair(LoraTarget::O), st.attn.data(), st.to.data(), b.d_mid.data(), T, b.dattn.data(), g.wo);
   zeros(b.dq, T * qd), zeros(b.dk, T * kvd), zeros(b.dv, T * kvd);
   AttentionShape shape{T, c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window};
   attention_backward(shape, st.q.data(), st.k.data(), st.v.data(), st.probs.data(), b.dattn.data(), b.dq.data(),
@@ -195,17 +219,18 @@ void LoraTrainer::layer_backward(int64_t l, LayerState& st, const float* d_out, 
   rope_backward(b.dq.data(), T, c.n_heads, c.head_dim, pos_.data(), theta, pool_);
   rope_backward(b.dk.data(), T, c.n_kv_heads, c.head_dim, pos_.data(), theta, pool_);
   zeros(b.dxn1, T * dim);
-  linear_backward(w.wq, pair(LoraTarget::Q), st.xn1.data(), st.tq.data(), b.dq.data(), T, b.dxn1.data());
-  linear_backward(w.wk, pair(LoraTarget::K), st.xn1.data(), st.tk.data(), b.dk.data(), T, b.dxn1.data());
-  linear_backward(w.wv, pair(LoraTarget::V), st.xn1.data(), st.tv.data(), b.dv.data(), T, b.dxn1.data());
+  linear_backward(w.wq, pair(LoraTarget::Q), st.xn1.data(), st.tq.data(), b.dq.data(), T, b.dxn1.data(), g.wq);
+  linear_backward(w.wk, pair(LoraTarget::K), st.xn1.data(), st.tk.data(), b.dk.data(), T, b.dxn1.data(), g.wk);
+  linear_backward(w.wv, pair(LoraTarget::V), st.xn1.data(), st.tv.data(), b.dv.data(), T, b.dxn1.data(), g.wv);
   std::copy_n(b.d_mid.data(), T * dim, d_in);
   const float* x_in = &x_[static_cast<size_t>(l * T * dim)];
   rms_norm_backward(x_in, f32(w.attn_norm), st.rstd1.data(), b.dxn1.data(), d_in, T, dim, pool_);
+  if (g.attn_norm) rms_norm_backward_weight(x_in, st.rstd1.data(), b.dxn1.data(), g.attn_norm, T, dim, pool_);
 }
 
 double LoraTrainer::head(const TrainSequence& seq, bool backward, float loss_scale, int64_t* correct, float* d_x) {
-  const ModelConfig& c = model_.config();
-  const ModelWeights& w = model_.weights();
+  const ModelConfig& c = config_;
+  const ModelWeights& w = weights_;
   const int64_t T = T_, dim = c.dim, vocab = c.vocab_size;
   // Only rows with a target reach the output head.
   std::vector<int64_t> rows;
@@ -227,8 +252,9 @@ double LoraTrainer::head(const TrainSequence& seq, bool backward, float loss_sca
   double loss = cross_entropy_forward_backward(logits_.data(), targets.data(), m, vocab, loss_scale, correct, pool_);
   if (!backward) return loss;
   std::vector<float> dxn(static_cast<size_t>(m * dim), 0.0f), dxs(static_cast<size_t>(m * dim), 0.0f);
-  linear_backward(w.output, nullptr, xn.data(), nullptr, logits_.data(), m, dxn.data());
+  linear_backward(w.output, nullptr, xn.data(), nullptr, logits_.data(), m, dxn.data(), grads_ ? grads_->output : nullptr);
   rms_norm_backward(xs.data(), f32(w.output_norm), rstd.data(), dxn.data(), dxs.data(), m, dim, pool_);
+  if (grads_) rms_norm_backward_weight(xs.data(), rstd.data(), dxn.data(), grads_->output_norm, m, dim, pool_);
   for (int64_t i = 0; i < m; ++i) std::copy_n(&dxs[i * dim], dim, d_x + rows[i] * dim);
   return loss;
 }
@@ -236,7 +262,7 @@ double LoraTrainer::head(const TrainSequence& seq, bool backward, float loss_sca
 Result<SequenceLoss> LoraTrainer::evaluate(const TrainSequence& seq) {
   OFFICINA_CHECK(check(seq));
   embed(seq);
-  const ModelConfig& c = model_.config();
+  const ModelConfig& c = config_;
   const size_t layer_size = static_cast<size_t>(T_ * c.dim);
   if (states_.empty()) states_.push_back(std::make_unique<LayerState>());
   for (int64_t l = 0; l < c.n_layers; ++l)
@@ -251,7 +277,7 @@ Result<SequenceLoss> LoraTrainer::accumulate(const TrainSequence& seq, float los
   OFFICINA_CHECK(check(seq));
   training_ = true;
   embed(seq);
-  const ModelConfig& c = model_.config();
+  const ModelConfig& c = config_;
   const size_t layer_size = static_cast<size_t>(T_ * c.dim);
   // Keep every layer's activations when they fit the budget; otherwise keep
   // one and recompute each layer's forward pass before going back through it.
@@ -275,6 +301,7 @@ Result<SequenceLoss> LoraTrainer::accumulate(const TrainSequence& seq, float los
     layer_backward(l, state_of(l), d_x.data(), d_prev.data());
     std::swap(d_x, d_prev);
   }
+  if (grads_) embed_backward(seq, d_x.data());
   training_ = false;
   return out;
 }

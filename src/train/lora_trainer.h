@@ -8,6 +8,10 @@
 // it, so memory grows with T·dim·layers, not with every intermediate.
 // A sequence may pack several samples: `segments` keeps attention inside each
 // and `positions` restart per sample.
+// Full-parameter training uses the same passes over F32 weights it owns
+// (FullParams) and adds, beside the activation gradients, the gradient of
+// every weight into a ModelGrads: dW += dYᵀ·X for each matrix, the RMSNorm
+// weights, the output head and the embedding rows of the sequence's tokens.
 // Thread-safety: one accumulate() at a time per LoraTrainer.
 #pragma once
 
@@ -18,6 +22,7 @@
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "model/model.h"
+#include "train/full_params.h"
 #include "train/lora_params.h"
 
 namespace officina {
@@ -41,9 +46,14 @@ class LoraTrainer {
   // `pool` (optional) runs the element-wise work (softmax, cross-entropy) on
   // several threads; the matrix products use OpenBLAS's own threads.
   LoraTrainer(const Model& model, LoraParams* params, ThreadPool* pool = nullptr);
+  // Full-parameter training: `weights` are F32 (FullParams::weights()) and
+  // accumulate() adds every weight's gradient into `grads` (not null). Both
+  // must outlive the trainer.
+  LoraTrainer(const ModelConfig& config, const ModelWeights& weights, ModelGrads* grads, ThreadPool* pool = nullptr);
   ~LoraTrainer();
 
-  // Adds d(loss_scale · loss_sum)/d(A, B) to the params' gradients and
+  // Adds d(loss_scale · loss_sum)/d(A, B) to the params' gradients (or
+  // d/dW of every weight to the ModelGrads in full-parameter training) and
   // returns the sequence's loss. Fails on token ids outside the vocabulary,
   // mismatched lengths, or T beyond the model's context.
   Result<SequenceLoss> accumulate(const TrainSequence& seq, float loss_scale);
@@ -76,11 +86,16 @@ class LoraTrainer {
   template <class F>
   void for_each_weight_block(const TensorView& w, F&& fn);
   void linear_forward(const TensorView& w, const TrainPair* lora, const float* x, int64_t rows, float* y, float* t);
+  // dw (F32 [out, in], may be null) += dyᵀ·x: the weight's own gradient.
   void linear_backward(const TensorView& w, TrainPair* lora, const float* x, const float* t, const float* dy,
-                       int64_t rows, float* dx);
+                       int64_t rows, float* dx, float* dw = nullptr);
+  void embed_backward(const TrainSequence& seq, const float* d_x);
+  LayerGrads* layer_grads(int64_t layer);
 
-  const Model& model_;
+  const ModelConfig& config_;
+  const ModelWeights& weights_;
   LoraParams* params_;
+  ModelGrads* grads_ = nullptr;
   int64_t T_ = 0;
   std::vector<int32_t> pos_, seg_;
   std::vector<float> x_;        // [(layers + 1), T, dim]: each layer's input and the final output

@@ -51,6 +51,21 @@ void rms_norm_backward(const float* x, const float* w, const float* rstd, const 
   });
 }
 
+void rms_norm_backward_weight(const float* x, const float* rstd, const float* dy, float* dw, int64_t rows,
+                              int64_t dim, ThreadPool* pool) {
+  // Split over columns so each thread owns its slice of dw (no reduction).
+  for_ranges(pool, dim, [&](int64_t i0, int64_t i1) {
+    std::vector<double> acc(static_cast<size_t>(i1 - i0), 0.0);
+    for (int64_t t = 0; t < rows; ++t) {
+      const float* xr = x + t * dim;
+      const float* dyr = dy + t * dim;
+      const double r = rstd[t];
+      for (int64_t i = i0; i < i1; ++i) acc[static_cast<size_t>(i - i0)] += static_cast<double>(dyr[i]) * xr[i] * r;
+    }
+    for (int64_t i = i0; i < i1; ++i) dw[i] += static_cast<float>(acc[static_cast<size_t>(i - i0)]);
+  });
+}
+
 namespace {
 // cos/sin of pos * theta^(-2i/d) for every position up to the longest seen,
 // computed as tensor/ops.cc does (in double), kept across calls: training

@@ -23,6 +23,10 @@ void rms_norm_forward(const float* x, const float* w, float* y, float* rstd, int
 // dx += d(y)/dx · dy (w frozen).
 void rms_norm_backward(const float* x, const float* w, const float* rstd, const float* dy, float* dx, int64_t rows,
                        int64_t dim, ThreadPool* pool = nullptr);
+// dw += d(y)/dw · dy summed over the rows: dw[i] += sum_t dy[t][i] · x[t][i] · rstd[t]
+// (full-parameter training; dw [dim]).
+void rms_norm_backward_weight(const float* x, const float* rstd, const float* dy, float* dw, int64_t rows,
+                              int64_t dim, ThreadPool* pool = nullptr);
 
 // Interleaved RoPE on every head of each row at positions pos[t] (in place).
 void rope_forward(float* x, int64_t rows, int64_t heads, int64_t head_dim, const int32_t* pos, float theta,

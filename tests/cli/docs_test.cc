@@ -165,7 +165,7 @@ TEST(Docs, EngineExamplesRun) { run_doc("docs/engine.md", 10); }
 TEST(Docs, TokenizerExamplesRun) { run_doc("docs/tokenizers.md", 2); }
 TEST(Docs, ChatExamplesRun) { run_doc("docs/chat.md", 6); }
 TEST(Docs, GrammarExamplesRun) { run_doc("docs/grammars.md", 2); }
-TEST(Docs, FinetuneExamplesRun) { run_doc("docs/finetune.md", 5); }
+TEST(Docs, FinetuneExamplesRun) { run_doc("docs/finetune.md", 13); }
 
 }  // namespace
 }  // namespace officina

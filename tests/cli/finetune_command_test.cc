@@ -124,7 +124,10 @@ TEST(FinetuneCommand, BadInputLeavesNoAdapter) {
       {m + " --data " + shell_quote(dir.path("bad.jsonl")) + " --targets q,x", "unknown projection 'x'"},
       {m + " --data " + shell_quote(dir.path("bad.jsonl")) + " --lr-schedule wavy", "constant, linear or cosine"},
       {m + " --data " + shell_quote(dir.path("bad.jsonl")) + " --rank 0", "--rank"},
-      {m + " --data " + shell_quote(dir.path("bad.jsonl")) + " --full", "full-parameter"},
+      {"-m " + shell_quote(test::conformance_path("models/small-256-Q4_0.gguf")) + " --data " +
+           shell_quote(dir.path("bad.jsonl")) + " --full",
+       "--full needs an F32 model"},
+      {m + " --data " + shell_quote(dir.path("bad.jsonl")) + " --full --rank 8", "--rank is a LoRA option"},
       {"-m " + shell_quote(test::conformance_path("models/tiny-mha.gguf")) + " --data " + shell_quote(dir.path("bad.jsonl")) +
            " --init-adapter " + shell_quote(test::conformance_path("lora/tiny-gqa/adapter.gguf")),
        "another model"},
@@ -135,6 +138,7 @@ TEST(FinetuneCommand, BadInputLeavesNoAdapter) {
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find(c.expected), std::string::npos) << r.err;
     EXPECT_FALSE(std::filesystem::exists(dir.path("out/adapter_model.safetensors")));
+    EXPECT_FALSE(std::filesystem::exists(dir.path("out/model.gguf")));
   }
 }
 

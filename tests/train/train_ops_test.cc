@@ -57,6 +57,20 @@ TEST(TrainOps, RmsNormBackward) {
   check_gradient(x, dx, f, "rms_norm");
 }
 
+TEST(TrainOps, RmsNormWeightBackward) {
+  const int64_t rows = 5, dim = 131;  // over 64 columns: split across the pool's threads
+  auto x = random_vector(rows * dim, 11), w = random_vector(dim, 12), probe = random_vector(rows * dim, 13);
+  std::vector<float> y(rows * dim), rstd(rows), dw(dim, 0.0f);
+  auto f = [&] {
+    rms_norm_forward(x.data(), w.data(), y.data(), rstd.data(), rows, dim, 1e-5f);
+    return objective(y, probe);
+  };
+  f();
+  ThreadPool pool(3);
+  rms_norm_backward_weight(x.data(), rstd.data(), probe.data(), dw.data(), rows, dim, &pool);
+  check_gradient(w, dw, f, "rms_norm dw");
+}
+
 TEST(TrainOps, SwigluBackward) {
   const int64_t n = 101;
   auto g = random_vector(n, 4, 2.0f), u = random_vector(n, 5), probe = random_vector(n, 6);
