@@ -14,6 +14,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "platform/platform_api.h"
+#include "platform/platform_services.h"
 #include "serve/server.h"
 
 namespace officina::cli {
@@ -24,6 +25,7 @@ struct ServeArgs {
   std::vector<std::string> adapters;
   ServerOptions server;
   SchedulerOptions scheduler;
+  PlatformServiceOptions platform;
 };
 
 Server* g_server = nullptr;
@@ -62,7 +64,13 @@ void run_serve(ServeArgs a) {
   if (a.scheduler.context <= 0) a.scheduler.context = std::min<int64_t>(model.config().context_length, 4096);
   auto server = Server::create(model, a.server, a.scheduler);
   if (!server) return report(server.error());
-  if (platform) mount_platform_api(**server, *platform);
+  std::unique_ptr<PlatformServices> services;
+  if (platform) {
+    a.platform.model_path = a.model;
+    auto made = PlatformServices::create(*platform, **server, model, a.platform);
+    if (!made) return report(made.error());
+    services = std::move(*made);
+  }
   for (const auto& spec : a.adapters) {
     const size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -74,6 +82,9 @@ void run_serve(ServeArgs a) {
   }
   auto port = (*server)->bind();
   if (!port) return report(port.error());
+  if (services) {
+    if (auto ok = services->start(); !ok) return report(ok.error());
+  }
   if (generated) std::printf("officina serve: API key: %s\n", a.server.api_keys[0].c_str());
   std::printf("officina serve: model %s, %zu adapters, %lld sequences x %lld context\n", (*server)->base_name().c_str(),
               (*server)->adapters().list().size(), static_cast<long long>(a.scheduler.parallel),
@@ -87,6 +98,7 @@ void run_serve(ServeArgs a) {
   std::signal(SIGPIPE, SIG_IGN);
   (*server)->run();
   g_server = nullptr;
+  if (services) services->stop();
   std::fprintf(stderr, "officina serve: stopped\n");
 }
 }  // namespace
@@ -105,6 +117,16 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--api-key", a->api_key, "the API key clients must send (default: a generated one, printed once)");
   cmd->add_option("--api-keys-file", a->api_keys_file, "a file of API keys, one per line");
   cmd->add_option("--data-dir", a->data_dir, "serve the platform API of this instance and use its keys (officina admin init)");
+  cmd->add_option("--job-cores", a->platform.cores_per_job, "with --data-dir: cores (threads) per fine-tuning job")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-jobs", a->platform.total_job_cores, "with --data-dir: cores all running jobs may hold together")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--jobs-per-project", a->platform.max_running_per_project, "with --data-dir: running jobs per project")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--job-memory", a->platform.job_memory_mb, "with --data-dir: address-space limit per job in MiB (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--max-upload", a->platform.max_upload, "with --data-dir: largest uploaded file in bytes")
+      ->capture_default_str();
   cmd->add_option("--chat-template", s.chat_template_file, "a Jinja template file instead of the model's");
   cmd->add_option("-p,--parallel", q.parallel, "sequences decoded together")->capture_default_str()->check(CLI::Range(1, 1024));
   cmd->add_option("-c,--ctx", q.context, "context per sequence (default: the model's, at most 4096)");

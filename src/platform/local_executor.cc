@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -64,6 +65,9 @@ Result<int64_t> LocalExecutor::start(const JobLaunch& launch) {
     return fail("executor: fork: {}", std::strerror(errno));
   }
   if (pid == 0) {
+    // The job dies with the thread that started it (a server killed with
+    // -9 leaves no orphan training; the restarted server resumes the job).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::setpgid(0, 0);
     ::dup2(log, 1);
     ::dup2(log, 2);

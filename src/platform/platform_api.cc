@@ -271,6 +271,40 @@ void mount_file_routes(httplib::Server& http, Platform& p, FileService& files) {
            }));
 }
 
+void mount_job_routes(httplib::Server& http, Platform& p, FineTuneJobs& jobs) {
+  http.Post("/v1/fine_tuning/jobs", guard(p, [&jobs](const auto& req, auto& res, const Principal& who) {
+              auto body = object_body(req);
+              if (!body) return Server::send_error(res, body.error());
+              reply(res, jobs.create(who, req.remote_addr, *body));
+            }));
+  http.Get("/v1/fine_tuning/jobs", guard(p, [&jobs](const auto& req, auto& res, const Principal& who) {
+             bool has_more = false;
+             auto list = jobs.list(who, req.get_param_value("after"), query_int(req, "limit", 20), &has_more);
+             if (!list) return Server::send_error(res, list.error());
+             res.set_content(page_json(*list, has_more).dump(), "application/json");
+           }));
+  http.Get(R"(/v1/fine_tuning/jobs/([^/]+))", guard(p, [&jobs](const auto& req, auto& res, const Principal& who) {
+             reply(res, jobs.get(who, req.matches[1]));
+           }));
+  http.Post(R"(/v1/fine_tuning/jobs/([^/]+)/cancel)",
+            guard(p, [&jobs](const auto& req, auto& res, const Principal& who) {
+              reply(res, jobs.cancel(who, req.remote_addr, req.matches[1]));
+            }));
+  http.Get(R"(/v1/fine_tuning/jobs/([^/]+)/events)", guard(p, [&jobs](const auto& req, auto& res, const Principal& who) {
+             bool has_more = false;
+             auto list = jobs.events(who, req.matches[1], req.get_param_value("after"), query_int(req, "limit", 20),
+                                     &has_more);
+             if (!list) return Server::send_error(res, list.error());
+             res.set_content(page_json(*list, has_more).dump(), "application/json");
+           }));
+  http.Get(R"(/v1/fine_tuning/jobs/([^/]+)/checkpoints)",
+           guard(p, [&jobs](const auto& req, auto& res, const Principal& who) {
+             auto list = jobs.checkpoints(who, req.matches[1]);
+             if (!list) return Server::send_error(res, list.error());
+             res.set_content(page_json(*list, false).dump(), "application/json");
+           }));
+}
+
 }  // namespace
 
 Authenticator platform_authenticator(Platform& platform) {
@@ -281,11 +315,20 @@ Authenticator platform_authenticator(Platform& platform) {
   };
 }
 
-void mount_platform_api(Server& server, Platform& platform, FileService* files) {
+void mount_platform_api(Server& server, Platform& platform, const PlatformApiParts& parts) {
   mount_routes(server.http(), platform);
-  if (files) {
-    server.allow_large_bodies("/v1/files", static_cast<size_t>(files->max_bytes()) + (size_t{1} << 20));
-    mount_file_routes(server.http(), platform, *files);
+  if (parts.files) {
+    server.allow_large_bodies("/v1/files", static_cast<size_t>(parts.files->max_bytes()) + (size_t{1} << 20));
+    mount_file_routes(server.http(), platform, *parts.files);
+  }
+  if (parts.jobs) mount_job_routes(server.http(), platform, *parts.jobs);
+  if (parts.delete_model) {
+    server.http().Delete(R"(/v1/models/(.+))", guard(platform, [f = parts.delete_model](const auto& req, auto& res,
+                                                                                       const Principal& who) {
+                           auto done = f(who, req.remote_addr, req.matches[1]);
+                           if (!done) return Server::send_error(res, done.error());
+                           res.set_content(done->dump(), "application/json");
+                         }));
   }
 }
 

@@ -12,11 +12,17 @@
 //   GET* /v1/audit?after=SEQ&limit=N             GET* /v1/audit/verify
 //   POST /v1/files (multipart: file, purpose "fine-tune"; streamed, size-limited)
 //   GET /v1/files[?after&limit]  GET/DELETE /v1/files/{id}  GET /v1/files/{id}/content
+//   POST /v1/fine_tuning/jobs    GET /v1/fine_tuning/jobs[?after&limit]   GET /v1/fine_tuning/jobs/{id}
+//   POST /v1/fine_tuning/jobs/{id}/cancel    GET /v1/fine_tuning/jobs/{id}/events[?after&limit]
+//   GET /v1/fine_tuning/jobs/{id}/checkpoints    DELETE /v1/models/{name} (a fine-tuned model)
 // Thread-safety: handlers run on the server's HTTP threads; Platform is
 // thread-safe.
 #pragma once
 
+#include <functional>
+
 #include "platform/file_service.h"
+#include "platform/fine_tune_jobs.h"
 #include "platform/platform.h"
 #include "serve/server.h"
 
@@ -24,8 +30,17 @@ namespace officina {
 
 // The server's authenticator for `platform`'s keys.
 Authenticator platform_authenticator(Platform& platform);
-// Adds the routes above to `server` (before bind()); the files routes only
-// with `files`. Everything given must outlive the server.
-void mount_platform_api(Server& server, Platform& platform, FileService* files = nullptr);
+struct PlatformApiParts {
+  FileService* files = nullptr;  // the /v1/files routes
+  FineTuneJobs* jobs = nullptr;  // the /v1/fine_tuning routes
+  // DELETE /v1/models/{name}: the deletion's JSON body, or an error.
+  std::function<ApiResult<nlohmann::ordered_json>(const Principal&, const std::string& origin, const std::string& name)>
+      delete_model;
+};
+
+// Adds the routes above to `server` (before bind()); the files, jobs and
+// model-deletion routes only with their parts. Everything given must outlive
+// the server.
+void mount_platform_api(Server& server, Platform& platform, const PlatformApiParts& parts = {});
 
 }  // namespace officina

@@ -76,6 +76,48 @@ OJson to_json(const AuditVerdict& v) {
   return j;
 }
 
+OJson to_json(const JobRecord& j) {
+  OJson hyper = OJson::parse(j.hyperparameters, nullptr, false);
+  OJson method = OJson::parse(j.method, nullptr, false);
+  OJson error = j.error.empty() ? OJson(nullptr) : OJson::parse(j.error, nullptr, false);
+  return {{"object", "fine_tuning.job"},
+          {"id", j.id},
+          {"model", j.model},
+          {"created_at", j.created_at},
+          {"finished_at", job_finished(j.status) && j.finished_at ? OJson(*j.finished_at) : OJson(nullptr)},
+          {"fine_tuned_model", j.fine_tuned_model.empty() ? OJson(nullptr) : OJson(j.fine_tuned_model)},
+          {"organization_id", j.project_id},
+          {"result_files", OJson::array()},
+          {"status", job_status_name(j.status)},
+          {"validation_file", j.validation_file.empty() ? OJson(nullptr) : OJson(j.validation_file)},
+          {"training_file", j.training_file},
+          {"hyperparameters", hyper.is_discarded() ? OJson::object() : hyper},
+          {"trained_tokens", j.status == JobStatus::succeeded ? OJson(j.trained_tokens) : OJson(nullptr)},
+          {"error", error.is_discarded() ? OJson(nullptr) : error},
+          {"seed", j.seed},
+          {"estimated_finish", nullptr},
+          {"integrations", OJson::array()},
+          {"method", method.is_discarded() ? OJson::object() : method},
+          {"user_provided_suffix", j.suffix.empty() ? OJson(nullptr) : OJson(j.suffix)},
+          {"project_id", j.project_id},
+          {"attempts", j.attempts},
+          {"started_at", j.started_at ? OJson(*j.started_at) : OJson(nullptr)},
+          {"charged_core_hours", j.charged_core_hours}};
+}
+
+OJson to_json(const JobEvent& e) {
+  OJson data = e.data.empty() ? OJson(nullptr) : OJson::parse(e.data, nullptr, false);
+  return {{"object", "fine_tuning.job.event"}, {"id", e.id}, {"created_at", e.created_at}, {"level", e.level},
+          {"message", e.message}, {"type", e.type}, {"data", data.is_discarded() ? OJson(nullptr) : data}};
+}
+
+OJson to_json(const JobCheckpoint& c) {
+  OJson metrics = OJson::parse(c.metrics, nullptr, false);
+  return {{"object", "fine_tuning.job.checkpoint"}, {"id", c.id}, {"created_at", c.created_at},
+          {"fine_tuned_model_checkpoint", c.fine_tuned_model_checkpoint}, {"step_number", c.step},
+          {"metrics", metrics.is_discarded() ? OJson::object() : metrics}, {"fine_tuning_job_id", c.job_id}};
+}
+
 OJson to_json(const FileRecord& f) {
   OJson j{{"object", "file"},       {"id", f.id},           {"bytes", f.bytes},         {"created_at", f.created_at},
           {"filename", f.filename}, {"purpose", f.purpose}, {"status", f.status},

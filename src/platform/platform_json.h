@@ -21,6 +21,10 @@ nlohmann::ordered_json to_json(const AuditEntry& entry);
 nlohmann::ordered_json to_json(const AuditVerdict& verdict);
 // OpenAI's file object, with officina's validation statistics under "statistics".
 nlohmann::ordered_json to_json(const FileRecord& file);
+// OpenAI's fine_tuning.job, fine_tuning.job.event and fine_tuning.job.checkpoint.
+nlohmann::ordered_json to_json(const JobRecord& job);
+nlohmann::ordered_json to_json(const JobEvent& event);
+nlohmann::ordered_json to_json(const JobCheckpoint& checkpoint);
 
 // {"object": "list", "data": [...]}
 template <class T>

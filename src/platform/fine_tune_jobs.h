@@ -1,0 +1,107 @@
+// Fine-tuning jobs of the platform (OpenAI's /v1/fine_tuning/jobs): a job
+// is checked and queued at once (validating_files -> queued), started by the
+// runner when cores are free — fair share: the project with the fewest running
+// jobs goes first, each project at most max_running_per_project at once — as
+// `officina finetune` through a JobExecutor, with the training data decrypted
+// into memory files only. Its metrics lines become events and checkpoints as
+// they are written; on success the adapter is encrypted into the data
+// directory, recorded, and handed to on_adapter (the server serves it at once
+// as fine_tuned_model). Jobs are charged cores x elapsed time to the
+// project's allocation and stopped when it runs out. After a restart (or a
+// crash) running jobs resume from their last checkpoint, up to max_attempts.
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/file_service.h"
+#include "platform/job_executor.h"
+#include "platform/platform.h"
+
+namespace officina {
+
+struct FineTuneJobsOptions {
+  std::string program;     // the officina executable the jobs run
+  std::string base_model;  // path of the served base model
+  std::string base_name;   // its name in the API (the only model jobs may name)
+  int64_t context = 512;   // the base's context: the longest seq_len
+  int total_cores = 1;     // cores all running jobs together may hold
+  int cores_per_job = 1;
+  int max_running_per_project = 1;
+  int64_t memory_mb = 0;  // address-space limit per job (0: none)
+  int64_t save_every = 5;
+  int max_attempts = 3;
+  double poll_seconds = 0.25;
+  double tokens_per_core_second = 50;  // for the budget estimate at submission
+};
+
+class FineTuneJobs {
+ public:
+  // Makes the adapter servable: called once per adapter (at success and for
+  // each stored adapter at start) with its key.
+  using AdapterReady = std::function<Result<void>(const AdapterRecord& adapter, const SecretKey& key)>;
+
+  FineTuneJobs(Platform& platform, FileService& files, JobExecutor& executor, FineTuneJobsOptions options,
+               AdapterReady on_adapter);
+  ~FineTuneJobs();
+
+  // Recovers jobs a restart interrupted, serves the stored adapters, starts
+  // the runner thread (with run_thread) — tests call tick() themselves.
+  Result<void> start(bool run_thread = true);
+  // Stops the runner and the running jobs; they stay "running" in the store
+  // and resume at the next start().
+  void stop();
+  // One round: progress of running jobs, ended ones finished, queued ones started.
+  void tick();
+
+  ApiResult<JobRecord> create(const Principal& who, const std::string& origin, const nlohmann::ordered_json& body);
+  ApiResult<std::vector<JobRecord>> list(const Principal& who, const std::string& after, int64_t limit,
+                                         bool* has_more);
+  ApiResult<JobRecord> get(const Principal& who, const std::string& id);
+  ApiResult<JobRecord> cancel(const Principal& who, const std::string& origin, const std::string& id);
+  ApiResult<std::vector<JobEvent>> events(const Principal& who, const std::string& id, const std::string& after,
+                                          int64_t limit, bool* has_more);
+  ApiResult<std::vector<JobCheckpoint>> checkpoints(const Principal& who, const std::string& id);
+
+  // Where a job works (its checkpoint, metrics and log): DATA/jobs/PROJECT/JOB.
+  std::string work_dir(const JobRecord& job) const;
+
+ private:
+  struct Running {
+    int64_t handle = 0;
+    int64_t attempt_started = 0;  // unix seconds
+    size_t metrics_offset = 0;
+    std::string partial;  // an unfinished metrics line
+    int cores = 1;
+  };
+  Result<void> event(const std::string& job_id, const std::string& message, const std::string& level = "info",
+                     const std::string& type = "message", const std::string& data = "");
+  Result<void> launch(JobRecord job);
+  void read_progress(JobRecord& job, Running& run);
+  void finish(JobRecord job, Running run, const JobPoll& poll);
+  double charge(JobRecord& job, int64_t started, int64_t ended, int cores);
+  Result<void> recover();
+  void runner();
+
+  Platform& platform_;
+  FileService& files_;
+  JobExecutor& executor_;
+  FineTuneJobsOptions options_;
+  AdapterReady on_adapter_;
+  std::recursive_mutex mutex_;  // the runner and the API change jobs under it
+  std::map<std::string, Running> running_;
+  std::thread thread_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace officina
