@@ -93,8 +93,8 @@ FineTuneFileChecker::FineTuneFileChecker(FileCheckOptions options) : options_(st
     error_ = Error{"fine-tune file check: no tokenizer given"};
   } else if (options_.seq_len < 2) {
     error_ = Error{fmt::format("fine-tune file check: seq_len must be at least 2, not {}", options_.seq_len)};
-  } else if (options_.max_lines < 1 || options_.max_line_bytes < 1) {
-    error_ = Error{"fine-tune file check: max_lines and max_line_bytes must be positive"};
+  } else if (options_.max_lines < 1 || options_.max_line_bytes < 1 || options_.max_messages < 1) {
+    error_ = Error{"fine-tune file check: max_lines, max_line_bytes and max_messages must be positive"};
   }
 }
 
@@ -177,6 +177,10 @@ Result<void> FineTuneFileChecker::check_line(std::string_view line) {
   } catch (const nlohmann::json::exception& e) {
     return fail("{}: not valid JSON: {}", where, json_error_text(e));
   }
+  if (json.is_object() && json.contains("messages") && json["messages"].is_array() &&
+      static_cast<int64_t>(json["messages"].size()) > options_.max_messages)
+    return fail("{}: {} messages in one sample; at most {} are accepted", where, json["messages"].size(),
+                options_.max_messages);
   DataOptions data;
   data.seq_len = options_.seq_len;
   data.chat_template = options_.chat_template;

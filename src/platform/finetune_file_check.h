@@ -5,7 +5,9 @@
 // accepts, with the same tokenizer, chat template and seq_len the job will
 // use. On top of that it bounds what an upload may cost: lines of at most
 // max_line_bytes, at most max_lines lines, JSON nested at most kMaxDepth
-// deep, and only valid UTF-8.
+// deep, at most max_messages messages in a chat sample (the trainer renders
+// the conversation again for each assistant turn, so a sample's cost grows
+// with the square of its messages), and only valid UTF-8.
 //
 // Blank lines (nothing but spaces, tabs and '\r') are skipped, as the trainer
 // skips them; they still count for line numbers. A last line without '\n' is
@@ -48,6 +50,7 @@ struct FileCheckOptions {
   int64_t seq_len = 1024;                        // the job's sequence length (>= 2)
   int64_t max_lines = 1'000'000;                 // physical lines, blank ones included
   size_t max_line_bytes = size_t{1} << 20;       // bytes before the '\n'
+  int64_t max_messages = 256;                    // per chat sample
 };
 
 struct FileCheckReport {

@@ -183,6 +183,11 @@ TEST_F(FineTuneCheck, HostileInputIsRefusedCleanly) {
   expect_error("{\"text\": \"ok\"}\n\x1b[31m{\"text\": \"x\"}\n", "line 2: not valid JSON");
   // An escaped NUL is a character like any other, as the trainer sees it.
   EXPECT_TRUE(check("{\"text\": \"a\\u0000b\"}\n"));
+  options.max_messages = 4;
+  const std::string turns = "{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", \"content\": \"b\"}";
+  EXPECT_TRUE(check("{\"messages\": [" + turns + ", " + turns + "]}\n"));
+  expect_error("{\"text\": \"a\"}\n{\"messages\": [" + turns + ", " + turns + ", " + turns + "]}\n",
+               "line 2: 6 messages in one sample; at most 4 are accepted");
   options.max_lines = 3;
   EXPECT_TRUE(check("{\"text\": \"a\"}\n\n{\"text\": \"b\"}"));
   expect_error("{\"text\": \"a\"}\n\n\n{\"text\": \"b\"}", "line 4: the file has more than 3 lines");
