@@ -6,6 +6,7 @@
 #include <span>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "base/json_util.h"
@@ -168,7 +169,15 @@ Result<LoraAdapter> load_gguf_adapter(const std::string& path, const ModelConfig
 Result<LoraAdapter> LoraAdapter::load(const std::string& path, const ModelConfig& config, float multiplier) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return fail("{}: no such adapter (a PEFT directory, adapter_model.safetensors or a GGUF LoRA)", path);
-  Result<LoraAdapter> adapter = path.ends_with(".gguf") ? load_gguf_adapter(path, config) : load_peft_adapter(path, config);
+  // A GGUF LoRA by its name or, for a file without one (a memory file the
+  // platform decrypts adapters into), by its magic.
+  bool gguf = path.ends_with(".gguf");
+  if (!gguf && fs::is_regular_file(path, ec)) {
+    char magic[4] = {};
+    std::ifstream in(path, std::ios::binary);
+    gguf = in.read(magic, 4) && std::string_view(magic, 4) == "GGUF";
+  }
+  Result<LoraAdapter> adapter = gguf ? load_gguf_adapter(path, config) : load_peft_adapter(path, config);
   if (!adapter) return adapter;
   for (const auto& layer : adapter->layers_)
     for (const auto& pair : layer)

@@ -353,7 +353,11 @@ void FineTuneJobs::finish(JobRecord job, Running run, const JobPoll& poll) {
   if (auto ok = writer->commit(); !ok) return failed("adapter_store_failed", ok.error().message);
   if (auto ok = platform_.store().insert_adapter(a); !ok) return failed("adapter_store_failed", ok.error().message);
   if (on_adapter_) {
-    if (auto ok = on_adapter_(a, key->first); !ok) return failed("adapter_load_failed", ok.error().message);
+    if (auto ok = on_adapter_(a, key->first); !ok) {
+      (void)platform_.store().delete_adapter(a.name);
+      fs::remove(target, ec);
+      return failed("adapter_load_failed", ok.error().message);
+    }
   }
   fs::remove_all(fs::path(dir) / "out", ec);
   job.status = JobStatus::succeeded;
