@@ -1,7 +1,9 @@
 // Fine-tuning jobs of the platform (OpenAI's /v1/fine_tuning/jobs): a job
 // is checked and queued at once (validating_files -> queued), started by the
 // runner when cores are free — fair share: the project with the fewest running
-// jobs goes first, each project at most max_running_per_project at once — as
+// jobs goes first, then the one that started fewest jobs since the server
+// started, then the oldest job; each project at most max_running_per_project
+// at once — as
 // `officina finetune` through a JobExecutor, with the training data decrypted
 // into memory files only. Its metrics lines become events and checkpoints as
 // they are written; on success the adapter is encrypted into the data
@@ -98,6 +100,7 @@ class FineTuneJobs {
   AdapterReady on_adapter_;
   std::recursive_mutex mutex_;  // the runner and the API change jobs under it
   std::map<std::string, Running> running_;
+  std::map<std::string, int64_t> started_;  // jobs started per project (fair share)
   std::thread thread_;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

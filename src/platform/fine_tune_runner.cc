@@ -112,7 +112,8 @@ Result<void> FineTuneJobs::recover() {
   for (JobRecord job : interrupted) {
     const std::string dir = work_dir(job);
     // The interrupted attempt is charged up to its last sign of life.
-    const int64_t last = std::max(mtime_unix(dir + "/metrics.jsonl", 0), mtime_unix(dir + "/log.txt", 0));
+    const int64_t last = std::min(platform_.now(), std::max(mtime_unix(dir + "/metrics.jsonl", 0),
+                                                            mtime_unix(dir + "/log.txt", 0)));
     const int64_t started = job.finished_at.value_or(job.started_at.value_or(platform_.now()));
     if (last > started) charge(job, started, last, job.cores);
     if (job.attempts >= options_.max_attempts) {
@@ -182,8 +183,13 @@ void FineTuneJobs::tick() {
     auto j = platform_.store().get_job(id);
     if (j && *j) ++per_project[(*j)->project_id];
   }
+  // Fair share: fewest running first, then fewest started since this server
+  // started, then the oldest.
   std::stable_sort(queued->begin(), queued->end(), [&](const JobRecord& a, const JobRecord& b) {
-    return per_project[a.project_id] < per_project[b.project_id];
+    if (per_project[a.project_id] != per_project[b.project_id]) {
+      return per_project[a.project_id] < per_project[b.project_id];
+    }
+    return started_[a.project_id] < started_[b.project_id];
   });
   for (JobRecord& job : *queued) {
     if (used + options_.cores_per_job > options_.total_cores) break;
@@ -198,6 +204,7 @@ void FineTuneJobs::tick() {
     }
     used += options_.cores_per_job;
     ++per_project[job.project_id];
+    ++started_[job.project_id];
   }
 }
 
