@@ -99,7 +99,7 @@ struct Server::Impl {
   httplib::Server http;
   int64_t created = unix_now();
   int port = 0;
-  std::vector<std::string> large_body_prefixes;
+  std::vector<std::pair<std::string, size_t>> large_body_prefixes;  // (path prefix, its body limit)
 
   Impl(const Model& m, const ServerOptions& o) : model(m), options(o), registry(m.config(), o.max_adapters) {}
 
@@ -122,7 +122,7 @@ httplib::Server& Server::http() { return impl_->http; }
 ApiResult<AuthContext> Server::authenticate(const httplib::Request& req) { return impl_->authenticate(req); }
 
 void Server::allow_large_bodies(const std::string& path_prefix, size_t max_bytes) {
-  impl_->large_body_prefixes.push_back(path_prefix);
+  impl_->large_body_prefixes.emplace_back(path_prefix, max_bytes);
   impl_->http.set_payload_max_length(std::max(impl_->options.max_body, max_bytes));
 }
 
@@ -502,12 +502,13 @@ void Server::Impl::routes() {
   // The body limit is max_body but for upload routes (allow_large_bodies);
   // bodies that announce more are refused before they are read.
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (large_body_prefixes.empty() || !req.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
-    for (const auto& prefix : large_body_prefixes)
-      if (req.path.starts_with(prefix)) return httplib::Server::HandlerResponse::Unhandled;
+    if (!req.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
+    size_t limit = options.max_body;
+    for (const auto& [prefix, bytes] : large_body_prefixes)
+      if (req.path.starts_with(prefix)) limit = bytes;
     const std::string length = req.get_header_value("Content-Length");
-    if (length.size() > 18 || std::stoull("0" + length) > options.max_body) {
-      send_error(res, {413, fmt::format("the request body is larger than the limit of {} bytes", options.max_body),
+    if (length.size() > 18 || std::stoull("0" + length) > limit) {
+      send_error(res, {413, fmt::format("the request body is larger than the limit of {} bytes", limit),
                        "invalid_request_error", "", "body_too_large"});
       return httplib::Server::HandlerResponse::Handled;
     }
