@@ -9,8 +9,8 @@ packages=(
   # libraries (see README "Dependencies")
   libhwy-dev libopenblas-dev nlohmann-json3-dev libcpp-httplib-dev
   libfmt-dev libspdlog-dev libcli11-dev
-  # server docs tests drive the server with curl
-  curl
+  # server and platform docs tests drive the server with curl (and jq)
+  curl jq
   # tests, benchmarks, fuzzing, sanitizers
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev
   # digital twin (plant YAML)

@@ -1,6 +1,7 @@
 // Runs every `officina ...` line of the ```sh blocks in the docs, in
 // order, with $MODELS and $OUT substituted: the documented examples work.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -159,6 +160,52 @@ TEST(Docs, ServerExamplesRun) {
     }
   }
   std::system(("kill $(cat " + out.path("serve.pid") + ")").c_str());
+}
+
+// docs/platform.md is one workflow whose steps share shell variables (ids,
+// keys): its ```sh blocks run as one bash script, officina on the PATH, the
+// server on a free port.
+TEST(Docs, PlatformExamplesRun) {
+  auto text = read_text_file(std::string(OFFICINA_SOURCE_DIR) + "/docs/platform.md");
+  ASSERT_TRUE(text) << text.error().message;
+  test::TempDir out;
+  for (const auto& [name, body] : doc_files(*text)) {
+    std::ofstream file(out.path(name));
+    file << body;
+  }
+  std::string script = "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n";
+  std::istringstream in(*text);
+  std::string line;
+  bool in_sh = false;
+  int lines = 0;
+  const std::string port = std::to_string(20000 + ::getpid() % 20000);
+  while (std::getline(in, line)) {
+    if (line.starts_with("```")) {
+      in_sh = !in_sh && line == "```sh";
+      continue;
+    }
+    if (in_sh) {
+      script += replace_all(line, "8080", port) + "\n";
+      ++lines;
+    }
+  }
+  ASSERT_GE(lines, 25);
+  {
+    std::ofstream file(out.path("platform.sh"));
+    file << script;
+  }
+  const std::string bin = test::officina_binary();
+  const std::string cmd = "cd " + out.path() + " && PATH=" + bin.substr(0, bin.rfind('/')) + ":$PATH OUT=" +
+                          out.path() + " MODELS=" + test::conformance_path("models") + " bash " +
+                          out.path("platform.sh") + " > " + out.path("run.log") + " 2>&1";
+  const int status = std::system(cmd.c_str());
+  auto log = read_text_file(out.path("run.log"));
+  auto serve_log = read_text_file(out.path("serve.log"));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << (log ? *log : "") << "\n--- serve.log ---\n" << (serve_log ? *serve_log : "");
+  ASSERT_TRUE(log);
+  EXPECT_NE(log->find("\"ok\": true"), std::string::npos) << *log;  // audit verify
+  EXPECT_NE(log->find("The job has successfully completed"), std::string::npos) << *log;
 }
 
 TEST(Docs, EngineExamplesRun) { run_doc("docs/engine.md", 10); }
