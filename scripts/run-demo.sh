@@ -43,6 +43,46 @@ serve_demo() {
   wait "$pid" 2>/dev/null || true
 }
 step "Serve the model and the fine-tuned adapter over the OpenAI API" serve_demo
+platform_demo() {
+  # The one-stop shop: onboard a company, upload its data, fine-tune, chat.
+  local data="$out/platform-data" log="$out/platform-serve.log"
+  rm -rf "$data"
+  local operator org project key port="" file job model
+  operator=$("$bin" admin init --data-dir "$data" | tail -n 1)
+  org=$("$bin" admin org create "Acciaierie Rossi" --kind sme --data-dir "$data" | jq -r .id)
+  project=$("$bin" admin project create "$org" plant-twin --data-dir "$data" | jq -r .id)
+  "$bin" admin allocation create "$project" --tier playground --core-hours 100 --days 90 --data-dir "$data" | jq -c .
+  key=$("$bin" admin key create "$project" --role owner --data-dir "$data" | tail -n 1)
+  "$bin" serve -m "$models/tiny-gqa.gguf" --data-dir "$data" --port 0 -t 1 --job-cores 1 >"$log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do
+    port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$log")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  local api="http://127.0.0.1:$port/v1"
+  echo "POST /v1/files (encrypted at rest, checked line by line)"
+  file=$(curl -sf "$api/files" -H "Authorization: Bearer $key" -F purpose=fine-tune -F file=@examples/finetune/plant-qa.jsonl | tee /dev/stderr | jq -r .id)
+  echo; echo "POST /v1/fine_tuning/jobs"
+  job=$(curl -sf "$api/fine_tuning/jobs" -H "Authorization: Bearer $key" \
+    -d "{\"model\": \"tiny-gqa\", \"training_file\": \"$file\", \"suffix\": \"plant\", \"hyperparameters\": {\"n_epochs\": 2, \"lora_r\": 8}}" | jq -r .id)
+  local status=queued
+  while [ "$status" = queued ] || [ "$status" = running ] || [ "$status" = validating_files ]; do
+    sleep 0.5
+    status=$(curl -sf "$api/fine_tuning/jobs/$job" -H "Authorization: Bearer $key" | jq -r .status)
+  done
+  curl -sf "$api/fine_tuning/jobs/$job/events?limit=4" -H "Authorization: Bearer $key" | jq -r '.data[].message'
+  model=$(curl -sf "$api/fine_tuning/jobs/$job" -H "Authorization: Bearer $key" | jq -r .fine_tuned_model)
+  echo "POST /v1/chat/completions model=$model"
+  curl -sf "$api/chat/completions" -H "Authorization: Bearer $key" \
+    -d "{\"model\": \"$model\", \"messages\": [{\"role\": \"user\", \"content\": \"Stato della pressa 3?\"}], \"max_tokens\": 16, \"temperature\": 0}" | jq -c .choices[0].message
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  "$bin" admin usage "$project" --data-dir "$data" | jq -c '.allocations[0] | {tier, core_hours, used_core_hours}'
+  "$bin" admin audit verify --data-dir "$data" | jq -c .
+  [ -n "$operator" ]
+}
+step "Platform: onboard a tenant, upload, fine-tune, chat with the result, audit" platform_demo
 step "A random 4-layer model with the same vocabulary" "$bin" model init --dim 128 --layers 4 --heads 4 --kv-heads 2 --ffn 384 --vocab-from "$models/tiny-gqa.gguf" --seed 1 --out "$out/random-128x4.gguf"
 step "Its first logits" bash -c "'$bin' logits -m '$out/random-128x4.gguf' -p 'Hello' --top 3 | head -c 300; echo"
 if "$bin" twin --help >/dev/null 2>&1 && [ -f examples/plants/demo-packaging-line.yaml ]; then
