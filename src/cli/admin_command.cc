@@ -3,6 +3,7 @@
 //   admin init                                     -> the operator key, last line
 //   admin org create NAME --kind sme|startup|research|public ; admin org list
 //   admin project create ORG_ID NAME ; admin project list [--org ID] ; admin project delete ID
+//   admin project export ID --out FILE.tar
 //   admin allocation create PROJECT_ID --tier T --core-hours H [--gpu-hours H]
 //                           [--starts-at UNIX] (--ends-at UNIX | --days N)
 //   admin allocation list PROJECT_ID ; admin usage PROJECT_ID
@@ -18,14 +19,17 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "platform/platform.h"
+#include "base/atomic_file.h"
+#include "platform/file_service.h"
 #include "platform/platform_json.h"
+#include "platform/project_export.h"
 
 namespace officina::cli {
 namespace {
 
 struct AdminArgs {
   std::string data_dir = "officina-data";
-  std::string name, kind = "sme", id, org, role, tier;
+  std::string name, kind = "sme", id, org, role, tier, out;
   double core_hours = 0, gpu_hours = 0;
   int64_t starts_at = 0, ends_at = 0, days = 0, expires_at = 0, after = 0, limit = 100;
   bool operator_key = false;
@@ -96,6 +100,21 @@ void add_project(CLI::App* admin, std::shared_ptr<AdminArgs> a) {
     run(with_platform(*a, [&](Platform& p) -> Result<void> {
       OFFICINA_TRY(auto projects, api(p.list_projects(cli_operator(), a->org)));
       print(list_json(projects));
+      return {};
+    }));
+  });
+  CLI::App* exp = sub(project, "export", "Write everything a project holds (records, files, models, audit) as a tar",
+                      a.get());
+  exp->add_option("PROJECT_ID", a->id)->required();
+  exp->add_option("--out", a->out, "the archive to write")->required();
+  exp->callback([a] {
+    run(with_platform(*a, [&](Platform& p) -> Result<void> {
+      FileService files(p, FileCheckOptions{}, 0);
+      OFFICINA_TRY(AtomicFile out, AtomicFile::create(a->out));
+      TarWriter tar([&out](std::string_view bytes) { return out.write(bytes.data(), bytes.size()).has_value(); });
+      OFFICINA_CHECK(export_project(p, files, cli_operator(), "cli", a->id, tar));
+      OFFICINA_CHECK(out.commit());
+      std::printf("%s\n", a->out.c_str());
       return {};
     }));
   });

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "platform/platform_json.h"
+#include "platform/project_export.h"
 
 namespace officina {
 namespace {
@@ -264,6 +265,24 @@ void mount_file_routes(httplib::Server& http, Platform& p, FileService& files) {
                 res.set_content(OJson{{"id", removed->id}, {"object", "file"}, {"deleted", true}}.dump(),
                                 "application/json");
               }));
+  http.Get(R"(/v1/projects/([^/]+)/export)", guard(p, [&p, &files](const auto& req, auto& res, const Principal& who) {
+             const std::string project = req.matches[1];
+             auto allowed = check_export(p, who, project);
+             if (!allowed) return Server::send_error(res, allowed.error());
+             res.set_header("Content-Disposition", "attachment; filename=\"" + project + ".tar\"");
+             const std::string origin = req.remote_addr;
+             res.set_chunked_content_provider("application/x-tar", [&p, &files, who, origin, project](
+                                                                       size_t, httplib::DataSink& sink) {
+               TarWriter tar([&sink](std::string_view bytes) {
+                 return sink.is_writable() && sink.write(bytes.data(), bytes.size());
+               });
+               // An error mid-archive can only cut the stream short: the
+               // client sees a truncated tar, never a complete-looking one.
+               if (!export_project(p, files, who, origin, project, tar)) return false;
+               sink.done();
+               return true;
+             });
+           }));
   http.Get(R"(/v1/files/([^/]+)/content)", guard(p, [&files](const auto& req, auto& res, const Principal& who) {
              auto text = files.content(who, req.matches[1]);
              if (!text) return Server::send_error(res, text.error());

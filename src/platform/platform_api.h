@@ -12,6 +12,7 @@
 //   GET* /v1/audit?after=SEQ&limit=N             GET* /v1/audit/verify
 //   POST /v1/files (multipart: file, purpose "fine-tune"; streamed, size-limited)
 //   GET /v1/files[?after&limit]  GET/DELETE /v1/files/{id}  GET /v1/files/{id}/content
+//   GET /v1/projects/{id}/export (owner or operator): everything the project holds, as a tar
 //   POST /v1/fine_tuning/jobs    GET /v1/fine_tuning/jobs[?after&limit]   GET /v1/fine_tuning/jobs/{id}
 //   POST /v1/fine_tuning/jobs/{id}/cancel    GET /v1/fine_tuning/jobs/{id}/events[?after&limit]
 //   GET /v1/fine_tuning/jobs/{id}/checkpoints    DELETE /v1/models/{name} (a fine-tuned model)

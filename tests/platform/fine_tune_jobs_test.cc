@@ -8,11 +8,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "model/model_chat_template.h"
 #include "model/model_test_util.h"
 #include "platform/fine_tune_request.h"
+#include "platform/project_export.h"
 #include "platform_test_util.h"
 
 namespace officina {
@@ -148,8 +150,38 @@ TEST_F(FineTuneJobsTest, AJobRunsToAServedAdapter) {
   std::string head(4, '\0');
   sealed.read(head.data(), 4);
   EXPECT_NE(head, "GGUF");
+  // The owner exports everything: the file's plaintext, the model, the job's events.
+  std::string archive;
+  TarWriter tar([&](std::string_view bytes) {
+    archive.append(bytes);
+    return true;
+  });
+  ASSERT_TRUE(export_project(*platform_, *files_, a.who, "t", a.project.id, tar));
+  const auto out = dir_ / "export";
+  std::filesystem::create_directories(out);
+  { std::ofstream(out / "p.tar", std::ios::binary) << archive; }
+  ASSERT_EQ(std::system(("cd " + out.string() + " && tar -xf p.tar").c_str()), 0);
+  std::ifstream exported(out / "files" / file.id / "train.jsonl");
+  std::stringstream exported_text;
+  exported_text << exported.rdbuf();
+  EXPECT_EQ(exported_text.str(), chat_lines(6));
+  std::ifstream model_file(out / "models" / (job->id + ".gguf"), std::ios::binary);
+  std::string magic(4, '\0');
+  model_file.read(magic.data(), 4);
+  EXPECT_EQ(magic, "GGUF");
+  std::ifstream jobs_json(out / "fine_tuning.json");
+  auto jobs_doc = nlohmann::json::parse(jobs_json);
+  ASSERT_EQ(jobs_doc.size(), 1u);
+  EXPECT_EQ(jobs_doc[0]["id"], job->id);
+  EXPECT_GE(jobs_doc[0]["events"].size(), 5u);
+  std::ifstream audit_json(out / "audit.json");
+  EXPECT_GE(nlohmann::json::parse(audit_json).size(), 3u);
+  auto viewer = platform_->create_api_key(cli_operator(), "t", a.project.id, "viewer", std::nullopt);
+  EXPECT_EQ(check_export(*platform_, *platform_->authenticate(viewer->second), a.project.id).error().status, 403);
+
   // Another project cannot see the job.
   auto b = make_tenant("beta");
+  EXPECT_EQ(check_export(*platform_, b.who, a.project.id).error().status, 404);
   EXPECT_EQ(jobs_->get(b.who, job->id).error().status, 404);
   bool more = false;
   EXPECT_EQ(jobs_->events(b.who, job->id, "", 10, &more).error().status, 404);

@@ -133,6 +133,19 @@ test("a tenant fine-tunes the served model and chats with the result", { timeout
   await assert.rejects(other.files.content(file.id), (e) => e.status === 404);
   await assert.rejects(other.models.delete(job.fine_tuned_model), (e) => e.status === 404);
 
+  // The owner exports the project's data as a tar; nobody else can.
+  const exported = await fetch(`${server.url}/v1/projects/${alpha.project}/export`,
+                               { headers: { authorization: `Bearer ${alpha.key}` } });
+  assert.equal(exported.status, 200);
+  assert.equal(exported.headers.get("content-type"), "application/x-tar");
+  const tar = Buffer.from(await exported.arrayBuffer());
+  assert.ok(tar.length % 512 === 0 && tar.length > 4096);
+  assert.ok(tar.includes(Buffer.from(`files/${file.id}/train.jsonl`)));
+  assert.ok(tar.includes(Buffer.from("Il forno 3 è a 803 gradi.")));
+  const refused = await fetch(`${server.url}/v1/projects/${alpha.project}/export`,
+                              { headers: { authorization: `Bearer ${beta.key}` } });
+  assert.equal(refused.status, 404);
+
   // Deleting the model takes it out of service.
   const deleted = await client.models.delete(job.fine_tuned_model);
   assert.equal(deleted.deleted, true);
