@@ -91,7 +91,12 @@ ApiResult<Principal> Platform::authenticate(std::string_view key) {
     known = it != verified_.end() && it->second == k.id;
   }
   if (!known) {
-    if (!verify_api_key(key, k.hash)) return std::unexpected(unauthorised("Incorrect API key provided"));
+    // Each check costs ~20 ms and 19 MiB: a flood of wrong keys may queue
+    // here, but never holds more than a few checks' memory at once.
+    verify_slots_.acquire();
+    const bool right = verify_api_key(key, k.hash);
+    verify_slots_.release();
+    if (!right) return std::unexpected(unauthorised("Incorrect API key provided"));
     std::lock_guard lock(cache_mutex_);
     verified_[digest] = k.id;
   }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -171,6 +172,7 @@ class Platform {
   std::function<int64_t()> clock_;
   std::function<void(const std::string&)> on_adapter_removed_;
   std::mutex cache_mutex_;
+  std::counting_semaphore<4> verify_slots_{4};  // argon2id checks at once
   std::unordered_map<std::string, std::string> verified_;  // sha256(key) -> key id
 };
 
