@@ -37,21 +37,10 @@ std::string read_all(const std::filesystem::path& path) {
 class FileServiceTest : public testing::PlatformFixture {
  protected:
   void SetUp() override {
-    const std::string path = test::conformance_path("models/tiny-gqa.gguf");
-    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is missing";
+    if (!tiny_.available()) GTEST_SKIP() << tiny_.path << " is missing";
     PlatformFixture::SetUp();
-    auto m = Model::load(path);
-    ASSERT_TRUE(m);
-    model_ = std::move(*m);
-    auto t = model_chat_template(*model_);
-    ASSERT_TRUE(t);
-    tmpl_ = std::make_unique<ChatTemplate>(t->tmpl);
-    FileCheckOptions check;
-    check.tokenizer = &model_->tokenizer();
-    check.chat_template = tmpl_.get();
-    check.render = chat_render_options(*model_);
-    check.seq_len = 256;
-    files_ = std::make_unique<FileService>(*platform_, check, 64 * 1024);
+    ASSERT_TRUE(tiny_.load());
+    files_ = std::make_unique<FileService>(*platform_, tiny_.check, 64 * 1024);
   }
 
   ApiResult<FileRecord> upload(const Principal& who, const std::string& text, const std::string& purpose = "fine-tune",
@@ -65,8 +54,7 @@ class FileServiceTest : public testing::PlatformFixture {
     return files_->finish_upload(who, "test", std::move(*up), "data.jsonl", purpose);
   }
 
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<ChatTemplate> tmpl_;
+  testing::TinyModel tiny_;
   std::unique_ptr<FileService> files_;
 };
 

@@ -34,23 +34,12 @@ std::string chat_lines(int n) {
 class FineTuneJobsTest : public testing::PlatformFixture {
  protected:
   void SetUp() override {
-    model_path_ = test::conformance_path("models/tiny-gqa.gguf");
-    if (!std::filesystem::exists(model_path_)) GTEST_SKIP() << model_path_ << " is missing";
+    if (!tiny_.available()) GTEST_SKIP() << tiny_.path << " is missing";
     PlatformFixture::SetUp();
-    auto m = Model::load(model_path_);
-    ASSERT_TRUE(m) << m.error().message;
-    model_ = std::move(*m);
-    auto t = model_chat_template(*model_);
-    ASSERT_TRUE(t);
-    tmpl_ = std::make_unique<ChatTemplate>(t->tmpl);
-    FileCheckOptions check;
-    check.tokenizer = &model_->tokenizer();
-    check.chat_template = tmpl_.get();
-    check.render = chat_render_options(*model_);
-    check.seq_len = 256;
-    files_ = std::make_unique<FileService>(*platform_, check, 1 << 20);
+    ASSERT_TRUE(tiny_.load());
+    files_ = std::make_unique<FileService>(*platform_, tiny_.check, 1 << 20);
     options_.program = OFFICINA_BINARY;
-    options_.base_model = model_path_;
+    options_.base_model = tiny_.path;
     options_.base_name = "tiny-gqa";
     options_.context = 256;
     options_.save_every = 1;
@@ -106,9 +95,7 @@ class FineTuneJobsTest : public testing::PlatformFixture {
     return out;
   }
 
-  std::string model_path_;
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<ChatTemplate> tmpl_;
+  testing::TinyModel tiny_;
   std::unique_ptr<FileService> files_;
   LocalExecutor executor_;
   FineTuneJobsOptions options_;

@@ -8,6 +8,10 @@
 #include <memory>
 #include <string>
 
+#include "model/model.h"
+#include "model/model_chat_template.h"
+#include "model/model_test_util.h"
+#include "platform/file_service.h"
 #include "platform/platform.h"
 
 namespace officina::testing {
@@ -60,6 +64,32 @@ class PlatformFixture : public ::testing::Test {
   std::string operator_key_;
   std::unique_ptr<Platform> platform_;
   int64_t clock_ = 1'790'000'000;  // 2026-09-21
+};
+
+// The tiny conformance model and what the upload check needs from it.
+struct TinyModel {
+  std::string path = test::conformance_path("models/tiny-gqa.gguf");
+  std::unique_ptr<Model> model;
+  std::unique_ptr<ChatTemplate> tmpl;
+  FileCheckOptions check;
+
+  bool available() const { return std::filesystem::exists(path); }
+  // Loads it; false (with a test failure) when that fails.
+  bool load() {
+    auto m = Model::load(path);
+    EXPECT_TRUE(m) << (m ? "" : m.error().message);
+    if (!m) return false;
+    model = std::move(*m);
+    auto t = model_chat_template(*model);
+    EXPECT_TRUE(t);
+    if (!t) return false;
+    tmpl = std::make_unique<ChatTemplate>(t->tmpl);
+    check.tokenizer = &model->tokenizer();
+    check.chat_template = tmpl.get();
+    check.render = chat_render_options(*model);
+    check.seq_len = 256;
+    return true;
+  }
 };
 
 }  // namespace officina::testing
