@@ -187,6 +187,27 @@ ApiResult<std::vector<JobCheckpoint>> FineTuneJobs::checkpoints(const Principal&
   return std::move(*list);
 }
 
+void FineTuneJobs::cancel_project(const std::string& project_id) {
+  std::lock_guard lock(mutex_);
+  for (JobStatus status : {JobStatus::validating_files, JobStatus::queued, JobStatus::running}) {
+    auto jobs = platform_.store().jobs_with_status(status);
+    if (!jobs) continue;
+    for (JobRecord job : *jobs) {
+      if (job.project_id != project_id) continue;
+      if (auto it = running_.find(job.id); it != running_.end()) {
+        executor_.cancel(it->second.handle, 3.0);
+        (void)executor_.poll(it->second.handle);
+        charge(job, it->second.attempt_started, platform_.now(), it->second.cores);
+        running_.erase(it);
+      }
+      job.status = JobStatus::cancelled;
+      job.finished_at = platform_.now();
+      (void)platform_.store().update_job(job);
+      (void)event(job.id, "Job was cancelled: its project is being deleted");
+    }
+  }
+}
+
 double FineTuneJobs::charge(JobRecord& job, int64_t started, int64_t ended, int cores) {
   const double hours = static_cast<double>(std::max<int64_t>(ended - started, 0)) / 3600.0 * cores;
   UsageRecord u;

@@ -72,6 +72,8 @@ class FineTuneJobs {
   ApiResult<std::vector<JobEvent>> events(const Principal& who, const std::string& id, const std::string& after,
                                           int64_t limit, bool* has_more);
   ApiResult<std::vector<JobCheckpoint>> checkpoints(const Principal& who, const std::string& id);
+  // Cancels every queued and running job of a project (it is being deleted).
+  void cancel_project(const std::string& project_id);
 
   // Where a job works (its checkpoint, metrics and log): DATA/jobs/PROJECT/JOB.
   std::string work_dir(const JobRecord& job) const;

@@ -159,6 +159,8 @@ class Platform {
 
   // Called with each adapter a project deletion removes (the server drops it).
   void set_on_adapter_removed(std::function<void(const std::string&)> hook) { on_adapter_removed_ = std::move(hook); }
+  // Called first when a project is deleted (its jobs are stopped).
+  void set_on_project_deleted(std::function<void(const std::string&)> hook) { on_project_deleted_ = std::move(hook); }
 
   // 404 unless `who` may see project `id` (and it is not deleted).
   ApiResult<Project> visible_project(const Principal& who, const std::string& id);
@@ -171,6 +173,7 @@ class Platform {
   std::unique_ptr<Store> store_;
   std::function<int64_t()> clock_;
   std::function<void(const std::string&)> on_adapter_removed_;
+  std::function<void(const std::string&)> on_project_deleted_;
   std::mutex cache_mutex_;
   std::counting_semaphore<4> verify_slots_{4};  // argon2id checks at once
   std::unordered_map<std::string, std::string> verified_;  // sha256(key) -> key id

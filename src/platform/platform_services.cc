@@ -47,6 +47,7 @@ Result<std::unique_ptr<PlatformServices>> PlatformServices::create(Platform& pla
       platform, *s->files_, s->executor_, jobs,
       [self](const AdapterRecord& a, const SecretKey& key) { return self->serve_adapter(a, key); });
   platform.set_on_adapter_removed([self](const std::string& name) { self->drop_adapter(name); });
+  platform.set_on_project_deleted([self](const std::string& project) { self->jobs_->cancel_project(project); });
   s->mount_routes();
   return s;
 }
@@ -54,6 +55,7 @@ Result<std::unique_ptr<PlatformServices>> PlatformServices::create(Platform& pla
 PlatformServices::~PlatformServices() {
   stop();
   platform_.set_on_adapter_removed(nullptr);
+  platform_.set_on_project_deleted(nullptr);
   std::lock_guard lock(fds_mutex_);
   for (auto& [name, fd] : adapter_fds_) ::close(fd);
 }

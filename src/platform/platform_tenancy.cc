@@ -118,6 +118,7 @@ ApiResult<DeletionReceipt> Platform::delete_project(const Principal& who, const 
   DeletionReceipt receipt;
   receipt.project_id = id;
   receipt.deleted_at = now();
+  if (on_project_deleted_) on_project_deleted_(id);  // its jobs stop before their data goes
   // Keys first: from here on nobody of the project can act.
   auto keys = store_->list_api_keys(id);
   if (!keys) return std::unexpected(server_error(keys.error()));

@@ -265,6 +265,28 @@ TEST_F(FineTuneJobsTest, CancelStopsARunningJob) {
   EXPECT_EQ(messages(job->id).back(), "Job was cancelled");
 }
 
+TEST_F(FineTuneJobsTest, DeletingTheProjectStopsItsJobs) {
+  platform_->set_on_project_deleted([this](const std::string& p) { jobs_->cancel_project(p); });
+  auto a = funded_tenant("alpha");
+  FileRecord file = upload(a.who, chat_lines(40));
+  ASSERT_TRUE(jobs_->start(false));
+  auto running = jobs_->create(a.who, "t", job_body(file.id, 50));
+  ASSERT_TRUE(running);
+  wait_for(running->id, [](const JobRecord& j) { return j.status == JobStatus::running; });
+  auto queued = jobs_->create(a.who, "t", job_body(file.id, 50));
+  ASSERT_TRUE(queued);
+  auto receipt = platform_->delete_project(a.who, "t", a.project.id);
+  ASSERT_TRUE(receipt) << receipt.error().message;
+  for (const auto& id : {running->id, queued->id}) {
+    auto job = platform_->store().get_job(id);
+    EXPECT_EQ((*job)->status, JobStatus::cancelled);
+  }
+  jobs_->tick();  // nothing of the project starts again
+  EXPECT_EQ((*platform_->store().get_job(queued->id))->status, JobStatus::cancelled);
+  EXPECT_FALSE(std::filesystem::exists(jobs_->work_dir(*running)));
+  platform_->set_on_project_deleted(nullptr);
+}
+
 TEST_F(FineTuneJobsTest, QueueIsFairAcrossProjects) {
   options_.total_cores = 1;
   options_.max_running_per_project = 1;
