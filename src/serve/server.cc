@@ -501,16 +501,20 @@ void Server::Impl::routes() {
 
   // The body limit is max_body but for upload routes (allow_large_bodies);
   // bodies that announce more are refused before they are read.
+  // Upload routes (allow_large_bodies) have their own limit, checked here on
+  // the announced length before any of the body is read; every other route
+  // keeps httplib's own max_body check.
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!req.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
-    size_t limit = options.max_body;
-    for (const auto& [prefix, bytes] : large_body_prefixes)
-      if (req.path.starts_with(prefix)) limit = bytes;
-    const std::string length = req.get_header_value("Content-Length");
-    if (length.size() > 18 || std::stoull("0" + length) > limit) {
-      send_error(res, {413, fmt::format("the request body is larger than the limit of {} bytes", limit),
-                       "invalid_request_error", "", "body_too_large"});
-      return httplib::Server::HandlerResponse::Handled;
+    for (const auto& [prefix, limit] : large_body_prefixes) {
+      if (!req.path.starts_with(prefix)) continue;
+      const std::string length = req.get_header_value("Content-Length");
+      if (length.size() > 18 || std::stoull("0" + length) > limit) {
+        send_error(res, {413, fmt::format("the request body is larger than the limit of {} bytes", limit),
+                         "invalid_request_error", "", "body_too_large"});
+        res.set_header("Connection", "close");  // the unread body must not be taken for the next request
+        return httplib::Server::HandlerResponse::Handled;
+      }
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
