@@ -5,15 +5,15 @@
 #include <string>
 
 #ifdef OFFICINA_WITH_MPI
+// The C API only: Open MPI's and MPICH's mpi.h would otherwise pull in their
+// old C++ bindings, which live in a library officina does not link.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 #endif
 
 namespace officina {
 namespace {
-
-// MPI counts are ints; chunks of 16 Mi elements (64 MiB of floats) stay far
-// below that and still move large gradients in few calls.
-constexpr int64_t kChunk = int64_t{1} << 24;
 
 int env_int(const char* name) {
   const char* v = std::getenv(name);
@@ -28,10 +28,12 @@ bool launched_by_mpi() {
 }
 
 #ifdef OFFICINA_WITH_MPI
+// MPI counts are ints: chunks of 16 Mi elements (the default) stay far below
+// that and still move large gradients in few calls.
 template <class T>
-void allreduce_chunks(std::span<T> values, MPI_Datatype type) {
-  for (int64_t begin = 0; begin < static_cast<int64_t>(values.size()); begin += kChunk) {
-    const int64_t n = std::min<int64_t>(kChunk, static_cast<int64_t>(values.size()) - begin);
+void allreduce_chunks(std::span<T> values, MPI_Datatype type, int64_t chunk) {
+  for (int64_t begin = 0; begin < static_cast<int64_t>(values.size()); begin += chunk) {
+    const int64_t n = std::min<int64_t>(chunk, static_cast<int64_t>(values.size()) - begin);
     MPI_Allreduce(MPI_IN_PLACE, values.data() + begin, static_cast<int>(n), type, MPI_SUM, MPI_COMM_WORLD);
   }
 }
@@ -88,45 +90,45 @@ DataParallel::~DataParallel() {
 
 void DataParallel::allreduce_sum(std::span<float> values) {
 #ifdef OFFICINA_WITH_MPI
-  if (mpi_ && size_ > 1) allreduce_chunks(values, MPI_FLOAT);
+  if (mpi_ && size_ > 1) allreduce_chunks(values, MPI_FLOAT, chunk_);
 #endif
 }
 
 void DataParallel::allreduce_sum(std::span<double> values) {
 #ifdef OFFICINA_WITH_MPI
-  if (mpi_ && size_ > 1) allreduce_chunks(values, MPI_DOUBLE);
+  if (mpi_ && size_ > 1) allreduce_chunks(values, MPI_DOUBLE, chunk_);
 #endif
 }
 
 void DataParallel::allreduce_sum(std::span<const std::span<float>> buffers) {
   if (!mpi_ || size_ == 1) return;
-  // Buffers below kSmall elements go through staging_ (up to kChunk at a time).
-  constexpr size_t kSmall = size_t{1} << 16;
+  // Buffers below `small` elements go through staging_ (up to a chunk at a time).
+  const size_t small = static_cast<size_t>(chunk_ / 256);
   size_t first = 0, packed = 0;
   auto flush = [&](size_t end) {
     if (packed == 0) return;
     staging_.resize(packed);
     size_t at = 0;
     for (size_t i = first; i < end; ++i) {
-      if (buffers[i].size() >= kSmall) continue;
+      if (buffers[i].size() >= small) continue;
       std::copy(buffers[i].begin(), buffers[i].end(), staging_.begin() + static_cast<std::ptrdiff_t>(at));
       at += buffers[i].size();
     }
     allreduce_sum(std::span<float>(staging_));
     at = 0;
     for (size_t i = first; i < end; ++i) {
-      if (buffers[i].size() >= kSmall) continue;
+      if (buffers[i].size() >= small) continue;
       std::copy_n(staging_.begin() + static_cast<std::ptrdiff_t>(at), buffers[i].size(), buffers[i].begin());
       at += buffers[i].size();
     }
     packed = 0;
   };
   for (size_t i = 0; i < buffers.size(); ++i) {
-    if (buffers[i].size() >= kSmall) {
+    if (buffers[i].size() >= small) {
       allreduce_sum(buffers[i]);
       continue;
     }
-    if (packed + buffers[i].size() > static_cast<size_t>(kChunk)) {
+    if (packed + buffers[i].size() > static_cast<size_t>(chunk_)) {
       flush(i);
       first = i;
     }
@@ -138,8 +140,8 @@ void DataParallel::allreduce_sum(std::span<const std::span<float>> buffers) {
 void DataParallel::broadcast(std::span<float> values) {
 #ifdef OFFICINA_WITH_MPI
   if (!mpi_ || size_ == 1) return;
-  for (int64_t begin = 0; begin < static_cast<int64_t>(values.size()); begin += kChunk) {
-    const int64_t n = std::min<int64_t>(kChunk, static_cast<int64_t>(values.size()) - begin);
+  for (int64_t begin = 0; begin < static_cast<int64_t>(values.size()); begin += chunk_) {
+    const int64_t n = std::min<int64_t>(chunk_, static_cast<int64_t>(values.size()) - begin);
     MPI_Bcast(values.data() + begin, static_cast<int>(n), MPI_FLOAT, 0, MPI_COMM_WORLD);
   }
 #endif

@@ -55,6 +55,11 @@ class DataParallel {
   int local_size() const { return local_size_; }
   bool is_root() const { return rank_ == 0; }
 
+  // Elements per MPI call (default 16 Mi, 64 MiB of floats); buffers under
+  // 1/256 of it are packed together. Tests make it small so that small
+  // buffers cross its borders. n >= 256.
+  void set_chunk_elements(int64_t n) { chunk_ = n; }
+
   // Element-wise sums over all ranks, in place; every rank gets the sums.
   void allreduce_sum(std::span<float> values);
   void allreduce_sum(std::span<double> values);
@@ -74,6 +79,7 @@ class DataParallel {
  private:
   bool mpi_ = false;
   int rank_ = 0, size_ = 1, local_size_ = 1;
+  int64_t chunk_ = int64_t{1} << 24;
   std::vector<float> staging_;
 };
 
