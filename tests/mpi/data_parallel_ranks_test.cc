@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "mpi/mpi_test_util.h"
 #include "test_util.h"
 #include "train/data_parallel.h"
 
@@ -114,11 +115,8 @@ TEST(DataParallel, CollectivesOnTwoRanks) {
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   ASSERT_GT(n, 0);
   self[n] = '\0';
-  // timeout: a rank that fails an ASSERT leaves the other waiting in a collective.
-  const std::string command = "timeout 120 " + test::shell_quote(OFFICINA_MPIEXEC) +
-                              " --allow-run-as-root --oversubscribe --bind-to none --mca btl self,vader"
-                              " --mca btl_vader_single_copy_mechanism none -np 2 " +
-                              test::shell_quote(self) + " --gtest_filter='DataParallelRanks.*' --gtest_color=no 2>&1";
+  const std::string command = test::mpirun_command(2) + test::shell_quote(self) +
+                              " --gtest_filter='DataParallelRanks.*' --gtest_color=no 2>&1";
   FILE* p = popen(command.c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::string out;

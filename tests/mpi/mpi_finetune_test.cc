@@ -22,6 +22,7 @@
 
 #include "formats/gguf_file.h"
 #include "formats/safetensors_file.h"
+#include "mpi/mpi_test_util.h"
 #include "test_util.h"
 
 namespace officina {
@@ -31,14 +32,7 @@ using test::shell_quote;
 
 std::string model() { return test::conformance_path("models/tiny-gqa.gguf"); }
 
-// What a container without a network and as root needs (docs/finetune.md):
-// shared memory between the ranks, no single-copy mechanism (no ptrace),
-// and no core binding (the machine is shared). timeout: a rank that died
-// badly must not leave the test waiting forever.
-std::string mpirun(int np) {
-  return "timeout 120 " + shell_quote(OFFICINA_MPIEXEC) + " --allow-run-as-root --oversubscribe --bind-to none" +
-         " --mca btl self,vader --mca btl_vader_single_copy_mechanism none -np " + std::to_string(np) + " ";
-}
+std::string mpirun(int np) { return test::mpirun_command(np); }
 
 // Runs a shell command; exit code and stderr+stdout together.
 test::Outcome run(const std::string& command) {
