@@ -19,6 +19,8 @@ packages=(
   libmosquitto-dev mosquitto libsqlite3-dev
   # platform: argon2id key hashes, XChaCha20-Poly1305 encryption at rest
   libsodium-dev
+  # data-parallel training: `mpirun -np N officina finetune` (tests/mpi)
+  libopenmpi-dev openmpi-bin
 )
 # Node.js + npm fetch the reference Llama-3 tokenizer for conformance tests
 # and run the server tests with the openai SDK (which wants node >= 20);

@@ -1,4 +1,5 @@
 // officina finetune --model M --data TRAIN.jsonl --out DIR [options]
+//   (also as `mpirun -np N officina finetune ...`: data parallel, rank 0 reports)
 // officina merge-lora BASE ADAPTER OUT.gguf [--type T]
 #include <cstdio>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "train/adapter_export.h"
+#include "train/data_parallel.h"
 #include "train/finetune.h"
 
 namespace officina::cli {
@@ -23,32 +25,52 @@ struct FinetuneArgs {
   std::vector<CLI::Option*> lora_only;  // refused with --full
 };
 
+void train(FinetuneArgs& a, const DataParallel& dp);
+
 void run(FinetuneArgs& a) {
+  // MPI (when started by mpirun) lives as long as this command.
+  auto dp = DataParallel::start();
+  if (!dp) return report(dp.error());
+  a.options.parallel = dp->get();
+  train(a, **dp);
+}
+
+// Every rank gets the same outcome; rank 0 alone says it.
+void train(FinetuneArgs& a, const DataParallel& dp) {
+  auto say = [&](const Error& e) {
+    if (dp.is_root()) {
+      report(e);
+    } else {
+      exit_code() = 1;
+    }
+  };
   if (a.options.full) {
     for (const CLI::Option* opt : a.lora_only) {
       if (opt->count() > 0)
-        return report(Error{fmt::format("finetune --full trains every weight of the model: {} is a LoRA option, "
-                                        "leave it out",
-                                        opt->get_name())});
+        return say(Error{fmt::format("finetune --full trains every weight of the model: {} is a LoRA option, "
+                                     "leave it out",
+                                     opt->get_name())});
     }
   }
   auto targets = parse_targets(a.targets);
-  if (!targets) return report(targets.error());
+  if (!targets) return say(targets.error());
   a.options.targets = *targets;
   auto schedule = parse_lr_schedule(a.schedule);
-  if (!schedule) return report(schedule.error());
+  if (!schedule) return say(schedule.error());
   a.options.schedule = *schedule;
   a.options.shuffle = !a.no_shuffle;
   a.options.packing = !a.no_packing;
   a.options.progress = !a.quiet;
   auto result = run_finetune(a.options);
-  if (!result) return report(result.error());
+  if (!result) return say(result.error());
+  if (!dp.is_root()) return;
   std::string eval;
   if (result->eval_loss) eval = fmt::format(", eval loss {:.4f}, eval accuracy {:.3f}", *result->eval_loss, *result->eval_accuracy);
-  std::fprintf(stderr, "finetune: %lld steps, loss %.4f -> %.4f%s, %.0f tokens/s; %lld samples (%lld truncated to "
+  const std::string ranks = result->world_size > 1 ? fmt::format(" on {} ranks", result->world_size) : "";
+  std::fprintf(stderr, "finetune: %lld steps, loss %.4f -> %.4f%s, %.0f tokens/s%s; %lld samples (%lld truncated to "
                        "--seq-len, %lld dropped with nothing to train)\n",
                static_cast<long long>(result->steps), result->first_loss, result->last_loss, eval.c_str(),
-               result->tokens_per_second, static_cast<long long>(result->train_samples),
+               result->tokens_per_second, ranks.c_str(), static_cast<long long>(result->train_samples),
                static_cast<long long>(result->truncated), static_cast<long long>(result->dropped));
   if (a.options.stop_after == 0 && a.options.full)
     std::fprintf(stderr, "finetune: model written to %s/model.gguf\n", a.options.out.c_str());
@@ -95,7 +117,7 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--eval-every", o.eval_every, "evaluate on the validation data every N steps");
   cmd->add_flag("--resume", o.resume, "continue from the checkpoint in --out");
   cmd->add_option("--metrics", o.metrics_file, "one JSON line per step");
-  cmd->add_option("-t,--threads", o.threads, "threads (default: all cores)");
+  cmd->add_option("-t,--threads", o.threads, "threads per process (default: the cores, shared among the MPI ranks on this machine)");
   cmd->add_option("--stop-after", o.stop_after, "stop with a checkpoint after this step (to test --resume)");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress line");
   cmd->callback([a] { run(*a); });

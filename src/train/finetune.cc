@@ -1,12 +1,15 @@
 #include "train/finetune.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
+#include <span>
 
 #include "base/json_util.h"
 #include "base/random.h"
@@ -14,6 +17,7 @@
 #include "tensor/gemm.h"
 #include "train/adamw.h"
 #include "train/adapter_export.h"
+#include "train/data_parallel.h"
 #include "train/full_params.h"
 #include "train/train_checkpoint.h"
 #include "train/train_data.h"
@@ -72,51 +76,66 @@ struct EvalResult {
   double loss = 0, accuracy = 0;
 };
 
-Result<EvalResult> evaluate(LoraTrainer& trainer, const std::vector<TrainSequence>& sequences) {
-  double loss = 0;
-  int64_t targets = 0, correct = 0;
-  for (const auto& s : sequences) {
-    OFFICINA_TRY(SequenceLoss r, trainer.evaluate(s));
-    loss += r.loss_sum;
-    targets += r.targets;
-    correct += r.correct;
-  }
-  if (targets == 0) return EvalResult{};
-  return EvalResult{loss / static_cast<double>(targets), static_cast<double>(correct) / static_cast<double>(targets)};
+// Sequence i is evaluated on rank i mod N; the sums are added over the ranks.
+Result<EvalResult> evaluate(LoraTrainer& trainer, const std::vector<TrainSequence>& sequences, DataParallel& dp) {
+  std::array<double, 3> sums{};  // loss, targets, correct
+  Result<void> local = [&]() -> Result<void> {
+    for (size_t i = static_cast<size_t>(dp.rank()); i < sequences.size(); i += static_cast<size_t>(dp.size())) {
+      OFFICINA_TRY(SequenceLoss r, trainer.evaluate(sequences[i]));
+      sums[0] += r.loss_sum;
+      sums[1] += static_cast<double>(r.targets);
+      sums[2] += static_cast<double>(r.correct);
+    }
+    return {};
+  }();
+  OFFICINA_CHECK(dp.agree(std::move(local)));
+  dp.allreduce_sum(std::span<double>(sums));
+  if (sums[1] == 0) return EvalResult{};
+  return EvalResult{sums[0] / sums[1], sums[2] / sums[1]};
 }
 
-}  // namespace
-
-Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
-  OFFICINA_CHECK(check_options(o));
-  set_gemm_threads(o.threads);
-  OFFICINA_TRY(std::unique_ptr<Model> model, Model::load(o.model));
-  const ModelConfig& config = model->config();
-  OFFICINA_TRY(ModelChatTemplate tmpl, model_chat_template(*model, "", o.chat_template_file));
-
-  // Parameters: every weight (--full), or a fresh adapter or the one to continue from.
+// One run's state, built alike on every rank by setup(); train() then runs
+// the steps. Rank 0 alone holds the metrics file.
+struct Run {
+  const FinetuneOptions& o;
+  DataParallel& dp;
+  std::unique_ptr<Model> model;
+  std::optional<ModelChatTemplate> tmpl;
   std::optional<FullParams> full;
   LoraParams params;
-  if (o.full) {
-    OFFICINA_TRY(FullParams f, FullParams::from_model(*model));
-    full.emplace(std::move(f));
-  } else if (!o.init_adapter.empty()) {
-    OFFICINA_TRY(LoraAdapter init, LoraAdapter::load(o.init_adapter, config));
-    params = LoraParams::from_adapter(init, config, static_cast<double>(init.scale()) * static_cast<double>(init.rank()));
-  } else {
-    LoraInit init;
-    init.rank = o.rank;
-    init.alpha = o.alpha;
-    init.targets = o.targets;
-    init.seed = o.seed;
-    OFFICINA_TRY(params, LoraParams::init(config, init));
-  }
   DataOptions data_options;
-  data_options.seq_len = std::min<int64_t>(o.seq_len, config.context_length);
-  data_options.chat_template = &tmpl.tmpl;
-  data_options.render = chat_render_options(*model);
   DataStats stats;
-  OFFICINA_TRY(std::vector<TrainSample> samples, load_train_jsonl(o.data, model->tokenizer(), data_options, &stats));
+  std::vector<TrainSample> samples;
+  std::vector<TrainSequence> val_sequences;
+  std::vector<ParamTensor> tensors;
+  std::vector<std::span<float>> grads;  // the tensors' gradients, for the allreduce
+  std::unique_ptr<AdamW> optimizer;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<LoraTrainer> trainer;
+  Json identity;
+  std::vector<TrainSequence> epoch_sequences;
+  int64_t per_step = 0, total = 0;
+  TrainPosition pos;
+  std::FILE* metrics = nullptr;
+
+  Run(const FinetuneOptions& options, DataParallel& parallel) : o(options), dp(parallel) {}
+  ~Run() {
+    if (metrics) std::fclose(metrics);
+  }
+  std::vector<TrainSequence> sequences_of(int64_t epoch) const {
+    return make_sequences(samples, epoch_order(samples.size(), o.seed, epoch, o.shuffle), data_options.seq_len, o.packing);
+  }
+  Result<void> setup();
+  Result<void> load_data();
+  Result<FinetuneReport> train();
+};
+
+Result<void> Run::load_data() {
+  const ModelConfig& config = model->config();
+  data_options.seq_len = std::min<int64_t>(o.seq_len, config.context_length);
+  data_options.chat_template = &tmpl->tmpl;
+  data_options.render = chat_render_options(*model);
+  OFFICINA_TRY(samples, load_train_jsonl(o.data, model->tokenizer(), data_options, &stats));
   std::vector<TrainSample> val_samples;
   if (!o.val_data.empty()) {
     OFFICINA_TRY(val_samples, load_train_jsonl(o.val_data, model->tokenizer(), data_options, nullptr));
@@ -131,24 +150,51 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
     for (size_t i = 0; i < samples.size(); ++i) (is_val[i] ? val_samples : train).push_back(std::move(samples[i]));
     samples = std::move(train);
   }
-  std::vector<TrainSequence> val_sequences;
   if (!val_samples.empty()) {
     std::vector<size_t> all(val_samples.size());
     std::iota(all.begin(), all.end(), size_t{0});
     val_sequences = make_sequences(val_samples, all, data_options.seq_len, o.packing);
   }
+  return {};
+}
+
+Result<void> Run::setup() {
+  OFFICINA_CHECK(check_options(o));
+  // Without --threads, the ranks on one machine share its cores.
+  const int threads = o.threads > 0 ? o.threads : std::max(1, ThreadPool::default_threads() / std::max(1, dp.local_size()));
+  set_gemm_threads(threads);
+  OFFICINA_TRY(model, Model::load(o.model));
+  const ModelConfig& config = model->config();
+  OFFICINA_TRY(tmpl, model_chat_template(*model, "", o.chat_template_file));
+
+  // Parameters: every weight (--full), or a fresh adapter or the one to continue from.
+  if (o.full) {
+    OFFICINA_TRY(FullParams f, FullParams::from_model(*model));
+    full.emplace(std::move(f));
+  } else if (!o.init_adapter.empty()) {
+    OFFICINA_TRY(LoraAdapter init, LoraAdapter::load(o.init_adapter, config));
+    params = LoraParams::from_adapter(init, config, static_cast<double>(init.scale()) * static_cast<double>(init.rank()));
+  } else {
+    LoraInit init;
+    init.rank = o.rank;
+    init.alpha = o.alpha;
+    init.targets = o.targets;
+    init.seed = o.seed;
+    OFFICINA_TRY(params, LoraParams::init(config, init));
+  }
+  OFFICINA_CHECK(load_data());
 
   AdamWConfig adam;
   adam.weight_decay = o.weight_decay;
-  const std::vector<ParamTensor> tensors = full ? full->param_tensors() : lora_param_tensors(params);
-  AdamW optimizer(tensors, adam);
-  ThreadPool pool(o.threads);
-  std::unique_ptr<LoraTrainer> trainer_ptr =
-      full ? std::make_unique<LoraTrainer>(config, full->weights(), &full->grads(), &pool)
-           : std::make_unique<LoraTrainer>(*model, &params, &pool);
-  LoraTrainer& trainer = *trainer_ptr;
-  // What a checkpoint must agree on to be resumed by this run.
-  Json identity = {{"mode", full ? "full" : "lora"}};
+  tensors = full ? full->param_tensors() : lora_param_tensors(params);
+  for (const ParamTensor& t : tensors) grads.push_back(t.grad);
+  optimizer = std::make_unique<AdamW>(tensors, adam);
+  pool = std::make_unique<ThreadPool>(threads);
+  trainer = full ? std::make_unique<LoraTrainer>(config, full->weights(), &full->grads(), pool.get())
+                 : std::make_unique<LoraTrainer>(*model, &params, pool.get());
+  // What a checkpoint must agree on to be resumed by this run (not the
+  // number of ranks: the global batch does not depend on it).
+  identity = {{"mode", full ? "full" : "lora"}};
   if (full) {
     identity["parameters"] = full->parameter_count();
   } else {
@@ -161,70 +207,84 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
   identity["seq_len"] = o.seq_len;
 
   // Sequences per epoch and the total number of steps.
-  const int64_t per_step = o.batch_size * o.grad_accum;
-  auto sequences_of = [&](int64_t epoch) {
-    return make_sequences(samples, epoch_order(samples.size(), o.seed, epoch, o.shuffle), data_options.seq_len, o.packing);
-  };
-  std::vector<TrainSequence> epoch_sequences = sequences_of(0);
+  per_step = o.batch_size * o.grad_accum;
+  epoch_sequences = sequences_of(0);
   const int64_t steps_per_epoch = (static_cast<int64_t>(epoch_sequences.size()) + per_step - 1) / per_step;
-  const int64_t total = o.steps > 0 ? o.steps : steps_per_epoch * o.epochs;
+  total = o.steps > 0 ? o.steps : steps_per_epoch * o.epochs;
 
-  std::error_code ec;
-  fs::create_directories(o.out, ec);
-  if (ec) return fail("{}: cannot create the output directory ({})", o.out, ec.message());
-  TrainPosition pos;
+  if (dp.is_root()) {
+    std::error_code ec;
+    fs::create_directories(o.out, ec);
+    if (ec) return fail("{}: cannot create the output directory ({})", o.out, ec.message());
+  }
+  // Every rank reads the checkpoint (rank 0 wrote it at the end of a run,
+  // so nobody is writing it now).
   if (o.resume) {
-    OFFICINA_TRY(pos, load_train_checkpoint(o.out, tensors, optimizer, identity));
+    OFFICINA_TRY(pos, load_train_checkpoint(o.out, tensors, *optimizer, identity));
     if (pos.epoch != 0) epoch_sequences = sequences_of(pos.epoch);
   }
-  std::FILE* metrics = nullptr;
-  if (!o.metrics_file.empty()) {
+  if (dp.is_root() && !o.metrics_file.empty()) {
     metrics = std::fopen(o.metrics_file.c_str(), o.resume ? "a" : "w");
     if (!metrics) return fail("{}: cannot open the metrics file", o.metrics_file);
   }
-  struct Closer {
-    std::FILE* f;
-    ~Closer() {
-      if (f) std::fclose(f);
-    }
-  } closer{metrics};
+  return {};
+}
 
+Result<FinetuneReport> Run::train() {
   FinetuneReport report;
   report.train_samples = stats.samples;
   report.truncated = stats.truncated;
   report.dropped = stats.dropped;
+  report.world_size = dp.size();
+  const bool progress = o.progress && dp.is_root();
   const auto start = Clock::now();
   int64_t tokens_done = 0;
   for (; pos.step < total; ++pos.step) {
-    // The step's sequences, moving to the next epoch when one runs out.
-    std::vector<TrainSequence> step_sequences;  // copies: the epoch's list may be rebuilt meanwhile
-    while (static_cast<int64_t>(step_sequences.size()) < per_step) {
+    // The step's sequences, moving to the next epoch when one runs out; every
+    // rank walks the whole global batch (to count its tokens) and keeps its
+    // shard: sequence j on rank j mod N.
+    std::vector<TrainSequence> shard;  // copies: the epoch's list may be rebuilt meanwhile
+    std::vector<int64_t> shard_index;  // j of each, for the dropout seed
+    int64_t count = 0, targets = 0, tokens = 0;
+    while (count < per_step) {
       if (pos.index >= static_cast<int64_t>(epoch_sequences.size())) {
-        if (o.steps <= 0 && !step_sequences.empty()) break;  // last, partial step of the run
+        if (o.steps <= 0 && count > 0) break;  // last, partial step of the run
         ++pos.epoch;
         pos.index = 0;
         epoch_sequences = sequences_of(pos.epoch);
       }
-      step_sequences.push_back(epoch_sequences[static_cast<size_t>(pos.index++)]);
-    }
-    const auto t0 = Clock::now();
-    int64_t targets = 0, tokens = 0;
-    for (const auto& s : step_sequences) {
+      const TrainSequence& s = epoch_sequences[static_cast<size_t>(pos.index++)];
       for (int32_t t : s.targets) targets += t >= 0;
       tokens += static_cast<int64_t>(s.tokens.size());
+      if (count % dp.size() == dp.rank()) {
+        shard.push_back(s);
+        shard_index.push_back(count);
+      }
+      ++count;
     }
+    const auto t0 = Clock::now();
     for (const ParamTensor& t : tensors) std::fill(t.grad.begin(), t.grad.end(), 0.0f);
-    double loss_sum = 0;
-    for (size_t j = 0; j < step_sequences.size(); ++j) {
-      trainer.set_dropout(static_cast<float>(o.dropout), mix_seed(o.seed ^ mix_seed(static_cast<uint64_t>(pos.step) * 1315423911u + j)));
-      OFFICINA_TRY(SequenceLoss r, trainer.accumulate(step_sequences[j], 1.0f / static_cast<float>(std::max<int64_t>(1, targets))));
-      loss_sum += r.loss_sum;
-    }
-    const double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, targets));
+    // Each sequence's loss is scaled by 1 / (the step's trained tokens on
+    // all ranks), so the summed gradients are those of the step's mean loss.
+    std::array<double, 1> loss_sum{};
+    Result<void> local = [&]() -> Result<void> {
+      const float scale = 1.0f / static_cast<float>(std::max<int64_t>(1, targets));
+      for (size_t i = 0; i < shard.size(); ++i) {
+        const uint64_t j = static_cast<uint64_t>(shard_index[i]);
+        trainer->set_dropout(static_cast<float>(o.dropout), mix_seed(o.seed ^ mix_seed(static_cast<uint64_t>(pos.step) * 1315423911u + j)));
+        OFFICINA_TRY(SequenceLoss r, trainer->accumulate(shard[i], scale));
+        loss_sum[0] += r.loss_sum;
+      }
+      return {};
+    }();
+    OFFICINA_CHECK(dp.agree(std::move(local)));
+    dp.allreduce_sum(std::span<const std::span<float>>(grads));
+    dp.allreduce_sum(std::span<double>(loss_sum));
+    const double loss = loss_sum[0] / static_cast<double>(std::max<int64_t>(1, targets));
     if (!std::isfinite(loss)) return fail("step {}: the loss is not finite ({}); lower --lr", pos.step + 1, loss);
     const double grad_norm = clip_grad_norm(tensors, o.clip);
     const double lr = scheduled_lr(o.schedule, o.lr, pos.step, total, o.warmup);
-    optimizer.step(tensors, lr, &pool);
+    optimizer->step(tensors, lr, pool.get());
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     tokens_done += tokens;
     if (pos.step == 0 || report.steps == 0) report.first_loss = loss;
@@ -238,9 +298,10 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
                                    {"grad_norm", grad_norm},
                                    {"tokens", tokens},
                                    {"trained_tokens", targets},
-                                   {"tokens_per_s", seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0}};
+                                   {"tokens_per_s", seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0},
+                                   {"world_size", dp.size()}};
     if (o.eval_every > 0 && !val_sequences.empty() && ((pos.step + 1) % o.eval_every == 0 || pos.step + 1 == total)) {
-      OFFICINA_TRY(EvalResult e, evaluate(trainer, val_sequences));
+      OFFICINA_TRY(EvalResult e, evaluate(*trainer, val_sequences, dp));
       line["eval_loss"] = e.loss;
       line["eval_accuracy"] = e.accuracy;
       report.eval_loss = e.loss;
@@ -250,12 +311,13 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
       std::fprintf(metrics, "%s\n", line.dump().c_str());
       std::fflush(metrics);
     }
-    if (o.progress) {
+    if (progress) {
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       const double eta = elapsed / static_cast<double>(report.steps) * static_cast<double>(total - pos.step - 1);
-      std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  lr %.2e  %.0f tok/s  ETA %02d:%02d:%02d ",
+      std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f  lr %.2e  %.0f tok/s%s  ETA %02d:%02d:%02d ",
                    static_cast<long long>(pos.step + 1), static_cast<long long>(total), loss, lr,
-                   elapsed > 0 ? static_cast<double>(tokens_done) / elapsed : 0.0, static_cast<int>(eta / 3600),
+                   elapsed > 0 ? static_cast<double>(tokens_done) / elapsed : 0.0,
+                   dp.size() > 1 ? fmt::format(" ({} ranks)", dp.size()).c_str() : "", static_cast<int>(eta / 3600),
                    static_cast<int>(eta / 60) % 60, static_cast<int>(eta) % 60);
       std::fflush(stderr);
     }
@@ -263,34 +325,51 @@ Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
     if ((o.save_every > 0 && (pos.step + 1) % o.save_every == 0) || stopping) {
       TrainPosition next = pos;
       ++next.step;
-      OFFICINA_CHECK(save_train_checkpoint(o.out, tensors, optimizer, next, identity));
+      OFFICINA_CHECK(dp.agree(dp.is_root() ? save_train_checkpoint(o.out, tensors, *optimizer, next, identity)
+                                           : Result<void>{}));
     }
     if (stopping) {
-      if (o.progress) std::fputc('\n', stderr);
+      if (progress) std::fputc('\n', stderr);
       return report;
     }
     if (o.steps <= 0 && pos.index >= static_cast<int64_t>(epoch_sequences.size()) && pos.epoch + 1 >= o.epochs &&
         pos.step + 1 < total)
       break;  // packing made this epoch shorter than the estimate
   }
-  if (o.progress) std::fputc('\n', stderr);
+  if (progress) std::fputc('\n', stderr);
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   report.tokens_per_second = elapsed > 0 ? static_cast<double>(tokens_done) / elapsed : 0.0;
   if (!val_sequences.empty() && !report.eval_loss) {
-    OFFICINA_TRY(EvalResult e, evaluate(trainer, val_sequences));
+    OFFICINA_TRY(EvalResult e, evaluate(*trainer, val_sequences, dp));
     report.eval_loss = e.loss;
     report.eval_accuracy = e.accuracy;
   }
-  if (full) {
-    OFFICINA_CHECK(write_full_model(*model, *full, (fs::path(o.out) / "model.gguf").string()));
-    return report;
+  Result<void> written;
+  if (dp.is_root() && full) {
+    written = write_full_model(*model, *full, (fs::path(o.out) / "model.gguf").string());
+  } else if (dp.is_root()) {
+    AdapterInfo info;
+    info.base_model = model->name();
+    info.dropout = o.dropout;
+    written = write_peft_adapter(params, info, o.out);
+    if (written) {
+      written = write_gguf_adapter(params, info, (fs::path(o.out) / "adapter.gguf").string());
+    }
   }
-  AdapterInfo info;
-  info.base_model = model->name();
-  info.dropout = o.dropout;
-  OFFICINA_CHECK(write_peft_adapter(params, info, o.out));
-  OFFICINA_CHECK(write_gguf_adapter(params, info, (fs::path(o.out) / "adapter.gguf").string()));
+  OFFICINA_CHECK(dp.agree(std::move(written)));
   return report;
+}
+
+}  // namespace
+
+Result<FinetuneReport> run_finetune(const FinetuneOptions& o) {
+  DataParallel single;
+  DataParallel& dp = o.parallel ? *o.parallel : single;
+  Run run(o, dp);
+  OFFICINA_CHECK(dp.agree(run.setup()));
+  // Every rank built or loaded the same values; rank 0's make sure of it.
+  for (const ParamTensor& t : run.tensors) dp.broadcast(t.value);
+  return run.train();
 }
 
 }  // namespace officina

@@ -10,6 +10,15 @@
 // metadata and tokenizer); checkpoints then hold every weight and its AdamW
 // moments. Nothing half-written is ever left in `out`: files are
 // written under temporary names and renamed into place.
+// Data parallel (`parallel`, see data_parallel.h): a step's batch_size ×
+// grad_accum sequences are the global batch whatever the number of ranks;
+// sequence j of the step is trained on rank j mod N, the gradients and loss
+// sums are added over the ranks, and each is scaled by 1 / (trained tokens
+// of the whole step), so N ranks make the updates one process makes, up to
+// the order of float sums. Data order and dropout masks depend only on the
+// seed, step and j, never on N, so a checkpoint may be resumed with another
+// number of ranks. Only rank 0 writes the metrics, progress, checkpoints and
+// the result; every rank reads the data, the model and the checkpoint.
 // Thread-safety: one run at a time per process.
 #pragma once
 
@@ -23,6 +32,8 @@
 #include "model/lora_adapter.h"
 
 namespace officina {
+
+class DataParallel;
 
 enum class LrSchedule { Constant, Linear, Cosine };
 Result<LrSchedule> parse_lr_schedule(std::string_view name);
@@ -58,7 +69,8 @@ struct FinetuneOptions {
   int64_t eval_every = 0;
   bool resume = false;
   std::string metrics_file;
-  int threads = 0;
+  int threads = 0;  // <= 0: this machine's cores shared among its ranks
+  DataParallel* parallel = nullptr;  // null: one process
   bool progress = true;       // a progress line on stderr
   int64_t stop_after = 0;     // > 0: stop (with a checkpoint) after this step, for tests of --resume
 };
@@ -67,13 +79,15 @@ struct FinetuneReport {
   int64_t steps = 0;
   double first_loss = 0, last_loss = 0;
   std::optional<double> eval_loss, eval_accuracy;
-  double tokens_per_second = 0;
+  double tokens_per_second = 0;  // of all ranks together
+  int world_size = 1;
   int64_t train_samples = 0, truncated = 0, dropped = 0;
 };
 
 // Fails with a clear message on bad options, data (FILE:LINE), adapters that
 // do not fit the model, a non-F32 model with `full`, or I/O errors; `out`
-// then holds no partial adapter or model.
+// then holds no partial adapter or model. Under MPI every rank returns the
+// same outcome (an error of one rank, "rank R: ...", reaches all of them).
 Result<FinetuneReport> run_finetune(const FinetuneOptions& options);
 
 }  // namespace officina
