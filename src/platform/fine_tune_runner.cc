@@ -11,6 +11,7 @@
 
 #include "platform/api_key.h"
 #include "platform/fine_tune_jobs.h"
+#include "train/train_checkpoint.h"
 
 namespace officina {
 namespace {
@@ -40,7 +41,9 @@ int64_t mtime_unix(const std::string& path, int64_t fallback) {
 
 // The step of the checkpoint in OUT, or 0 when there is none.
 int64_t checkpoint_step(const std::string& out) {
-  std::ifstream in(fs::path(out) / "checkpoint" / "state.json");
+  const std::string dir = checkpoint_dir(out);
+  if (dir.empty()) return 0;
+  std::ifstream in(fs::path(dir) / "state.json");
   if (!in) return 0;
   std::stringstream text;
   text << in.rdbuf();

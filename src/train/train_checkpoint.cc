@@ -61,17 +61,36 @@ Result<void> save_train_checkpoint(const std::string& out, std::span<const Param
     f << state.dump(2) << "\n";
     if (!f) return fail("{}: cannot write", (tmp / "state.json").string());
   }
-  fs::remove_all(dir, ec);
+  // Swap through checkpoint.old: a process killed at any point leaves a
+  // whole checkpoint under one of the two names (checkpoint_dir() finds it).
+  const fs::path old = fs::path(out) / "checkpoint.old";
+  fs::remove_all(old, ec);
+  if (fs::exists(dir / "state.json")) {
+    fs::rename(dir, old, ec);
+    if (ec) return fail("{}: cannot move the previous checkpoint aside ({})", dir.string(), ec.message());
+  } else {
+    fs::remove_all(dir, ec);
+  }
   fs::rename(tmp, dir, ec);
   if (ec) return fail("{}: cannot move the checkpoint into place ({})", dir.string(), ec.message());
+  fs::remove_all(old, ec);
+  return {};
+}
+
+std::string checkpoint_dir(const std::string& out) {
+  for (const char* name : {"checkpoint", "checkpoint.old"}) {
+    const fs::path dir = fs::path(out) / name;
+    std::error_code ec;
+    if (fs::exists(dir / "state.json", ec)) return dir.string();
+  }
   return {};
 }
 
 Result<TrainPosition> load_train_checkpoint(const std::string& out, std::span<const ParamTensor> tensors,
                                             AdamW& optimizer, const Json& identity) {
-  const fs::path dir = fs::path(out) / "checkpoint";
-  if (!fs::exists(dir / "state.json"))
-    return fail("--resume: no checkpoint in {} (train with --save-every N first)", out);
+  const std::string found = checkpoint_dir(out);
+  if (found.empty()) return fail("--resume: no checkpoint in {} (train with --save-every N first)", out);
+  const fs::path dir = found;
   const std::string where = (dir / "state.json").string();
   OFFICINA_TRY(Json state, read_json_file(where, 1u << 20));
   if (!state.is_object()) return fail("{}: not a JSON object", where);

@@ -35,6 +35,11 @@ struct TrainPosition {
 Result<void> save_train_checkpoint(const std::string& out, std::span<const ParamTensor> tensors, AdamW& optimizer,
                                    const TrainPosition& position, const Json& identity);
 
+// The directory holding OUT's checkpoint: OUT/checkpoint, or
+// OUT/checkpoint.old when a save was cut short between its two renames;
+// empty when there is none.
+std::string checkpoint_dir(const std::string& out);
+
 // Reads OUT/checkpoint into the tensors' values and the optimizer. Fails
 // when there is none, when a value of `identity` differs ("--resume: the
 // checkpoint has seed = 9 but this run has 10") or a tensor is missing or of

@@ -18,6 +18,7 @@
 #include "model/random_model.h"
 #include "test_util.h"
 #include "train/finetune.h"
+#include "train/train_checkpoint.h"
 #include "train/lora_trainer.h"
 
 namespace officina {
@@ -135,6 +136,11 @@ TEST(FullFinetune, ResumeEndsWithTheSameModel) {
   ASSERT_TRUE(run_finetune(split));
   EXPECT_TRUE(std::filesystem::exists(split.out + "/checkpoint/state.safetensors"));
   EXPECT_FALSE(std::filesystem::exists(split.out + "/model.gguf"));
+  EXPECT_FALSE(std::filesystem::exists(split.out + "/checkpoint.old"));
+  // A process killed between a save's two renames leaves the checkpoint as
+  // checkpoint.old: resuming still finds it.
+  std::filesystem::rename(split.out + "/checkpoint", split.out + "/checkpoint.old");
+  EXPECT_EQ(checkpoint_dir(split.out), split.out + "/checkpoint.old");
   split.stop_after = 0;
   split.resume = true;
   auto rest = run_finetune(split);
