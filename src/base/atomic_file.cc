@@ -1,5 +1,6 @@
 #include "base/atomic_file.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -7,12 +8,21 @@
 
 namespace officina {
 
-Result<AtomicFile> AtomicFile::create(const std::string& path) {
+Result<AtomicFile> AtomicFile::create(const std::string& path, unsigned mode) {
   AtomicFile out;
   out.path_ = path;
   out.tmp_path_ = path + ".tmp." + std::to_string(::getpid());
-  out.file_ = std::fopen(out.tmp_path_.c_str(), "wb");
-  if (!out.file_) return fail("{}: {}", path, std::strerror(errno));
+  // A leftover of a crashed writer with this pid goes first; then the file
+  // is made afresh, never through a symlink planted at its name.
+  ::unlink(out.tmp_path_.c_str());
+  const int fd = ::open(out.tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        static_cast<mode_t>(mode));
+  if (fd < 0) return fail("{}: {}", path, std::strerror(errno));
+  out.file_ = ::fdopen(fd, "wb");
+  if (!out.file_) {
+    ::close(fd);
+    return fail("{}: {}", path, std::strerror(errno));
+  }
   return out;
 }
 

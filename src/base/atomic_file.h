@@ -15,8 +15,9 @@ namespace officina {
 
 class AtomicFile {
  public:
-  // Creates PATH.tmp.<pid>; fails with "PATH: <strerror>".
-  static Result<AtomicFile> create(const std::string& path);
+  // Creates PATH.tmp.<pid> with `mode` (less the umask; 0600 for secrets),
+  // never through a symlink; fails with "PATH: <strerror>".
+  static Result<AtomicFile> create(const std::string& path, unsigned mode = 0644);
 
   AtomicFile(AtomicFile&& other) noexcept;
   AtomicFile& operator=(AtomicFile&&) = delete;

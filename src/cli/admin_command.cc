@@ -110,7 +110,7 @@ void add_project(CLI::App* admin, std::shared_ptr<AdminArgs> a) {
   exp->callback([a] {
     run(with_platform(*a, [&](Platform& p) -> Result<void> {
       FileService files(p, FileCheckOptions{}, 0);
-      OFFICINA_TRY(AtomicFile out, AtomicFile::create(a->out));
+      OFFICINA_TRY(AtomicFile out, AtomicFile::create(a->out, 0600));  // plaintext of the tenant's data
       TarWriter tar([&out](std::string_view bytes) { return out.write(bytes.data(), bytes.size()).has_value(); });
       OFFICINA_CHECK(export_project(p, files, cli_operator(), "cli", a->id, tar));
       OFFICINA_CHECK(out.commit());

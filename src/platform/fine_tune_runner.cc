@@ -86,6 +86,7 @@ void FineTuneJobs::stop() {
     if (job && *job) {
       JobRecord j = **job;
       charge(j, run.attempt_started, platform_.now(), run.cores);
+      j.finished_at = platform_.now();  // charged until here: recovery bills only what follows
       (void)platform_.store().update_job(j);  // still "running": the next start resumes it
     }
   }
@@ -120,6 +121,8 @@ Result<void> FineTuneJobs::recover() {
     const int64_t started = job.finished_at.value_or(job.started_at.value_or(platform_.now()));
     if (last > started) charge(job, started, last, job.cores);
     if (job.attempts >= options_.max_attempts) {
+      std::error_code rm;
+      fs::remove_all(fs::path(dir) / "out", rm);
       job.status = JobStatus::failed;
       job.finished_at = platform_.now();
       job.error = OJson{{"code", "interrupted"},
@@ -161,6 +164,8 @@ void FineTuneJobs::tick() {
         Running run = it->second;
         it = running_.erase(it);
         charge(job, run.attempt_started, platform_.now(), run.cores);
+        std::error_code rm;
+        fs::remove_all(fs::path(work_dir(job)) / "out", rm);
         job.status = JobStatus::failed;
         job.finished_at = platform_.now();
         job.error = OJson{{"code", "insufficient_quota"}, {"message", budget.error().message}, {"param", nullptr}}.dump();
@@ -324,6 +329,8 @@ void FineTuneJobs::finish(JobRecord job, Running run, const JobPoll& poll) {
   job.finished_at = platform_.now();
   const std::string dir = work_dir(job);
   auto failed = [&](const std::string& code, const std::string& message) {
+    std::error_code rm;
+    fs::remove_all(fs::path(dir) / "out", rm);  // no decrypted weights outlive the job
     job.status = JobStatus::failed;
     job.error = OJson{{"code", code}, {"message", message}, {"param", nullptr}}.dump();
     (void)platform_.store().update_job(job);

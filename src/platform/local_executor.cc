@@ -89,6 +89,10 @@ Result<int64_t> LocalExecutor::start(const JobLaunch& launch) {
   }
   ::close(log);
   ::setpgid(pid, pid);  // also from the parent, so a cancel right away finds the group
+  {
+    std::lock_guard lock(g_mutex);
+    g_finished.erase(pid);  // a recycled pid is a new job
+  }
   return static_cast<int64_t>(pid);
 }
 
@@ -118,6 +122,12 @@ void LocalExecutor::cancel(int64_t handle, double grace_seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ::kill(-group, SIGKILL);
+  // Reap it now (the caller may never poll again): no zombie is left.
+  int status = 0;
+  if (::waitpid(group, &status, 0) == group) {
+    std::lock_guard lock(g_mutex);
+    g_finished[handle] = from_status(status);
+  }
 }
 
 }  // namespace officina

@@ -207,15 +207,21 @@ OJson page_json(const std::vector<T>& items, bool has_more) {
 void mount_file_routes(httplib::Server& http, Platform& p, FileService& files) {
   http.Post("/v1/files", [&p, &files](const httplib::Request& req, httplib::Response& res,
                                       const httplib::ContentReader& reader) {
+    // Any refusal may leave body bytes unread: the connection must not be
+    // reused, or they would be taken for the next request.
+    auto refuse = [&res](const ApiError& error) {
+      Server::send_error(res, error);
+      res.set_header("Connection", "close");
+    };
     std::string header = req.get_header_value("Authorization");
     std::string key = header.starts_with("Bearer ") ? header.substr(7) : req.get_header_value("api-key");
     auto who = p.authenticate(key);
-    if (!who) return Server::send_error(res, who.error());
+    if (!who) return refuse(who.error());
     if (!req.is_multipart_form_data()) {
-      return Server::send_error(res, bad_request("Upload the file as multipart/form-data with fields 'file' and 'purpose'"));
+      return refuse(bad_request("Upload the file as multipart/form-data with fields 'file' and 'purpose'"));
     }
     auto upload = files.begin_upload(*who);
-    if (!upload) return Server::send_error(res, upload.error());
+    if (!upload) return refuse(upload.error());
     std::string part, filename, purpose;
     int file_parts = 0;
     std::optional<ApiError> error;
@@ -244,9 +250,10 @@ void mount_file_routes(httplib::Server& http, Platform& p, FileService& files) {
           }
           return true;
         });
-    if (error) return Server::send_error(res, *error);
-    if (file_parts != 1) return Server::send_error(res, bad_request("Send exactly one 'file' field", "file"));
+    if (error) return refuse(*error);
+    if (file_parts != 1) return refuse(bad_request("Send exactly one 'file' field", "file"));
     auto made = files.finish_upload(*who, req.remote_addr, std::move(*upload), filename, purpose);
+    if (!made) return refuse(made.error());
     reply(res, made);
   });
   http.Get("/v1/files", guard(p, [&files](const auto& req, auto& res, const Principal& who) {

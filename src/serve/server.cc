@@ -122,6 +122,9 @@ httplib::Server& Server::http() { return impl_->http; }
 ApiResult<AuthContext> Server::authenticate(const httplib::Request& req) { return impl_->authenticate(req); }
 
 void Server::allow_large_bodies(const std::string& path_prefix, size_t max_bytes) {
+  // httplib has one payload limit for the whole server: it is raised for the
+  // uploads, and the pre-routing check below holds every other route to
+  // max_body before any body is read.
   impl_->large_body_prefixes.emplace_back(path_prefix, max_bytes);
   impl_->http.set_payload_max_length(std::max(impl_->options.max_body, max_bytes));
 }
@@ -501,21 +504,32 @@ void Server::Impl::routes() {
 
   // The body limit is max_body but for upload routes (allow_large_bodies);
   // bodies that announce more are refused before they are read.
-  // Upload routes (allow_large_bodies) have their own limit, checked here on
-  // the announced length before any of the body is read; every other route
-  // keeps httplib's own max_body check.
+  // Bodies are held to their route's limit (max_body, or an upload route's
+  // own from allow_large_bodies) on the announced length, before any of the
+  // body is read and before authentication. A refused request's connection
+  // is closed, so its unread body is never taken for the next request.
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!req.has_header("Content-Length")) return httplib::Server::HandlerResponse::Unhandled;
-    for (const auto& [prefix, limit] : large_body_prefixes) {
-      if (!req.path.starts_with(prefix)) continue;
-      const std::string length = req.get_header_value("Content-Length");
-      if (length.size() > 18 || std::stoull("0" + length) > limit) {
-        send_error(res, {413, fmt::format("the request body is larger than the limit of {} bytes", limit),
-                         "invalid_request_error", "", "body_too_large"});
-        res.set_header("Connection", "close");  // the unread body must not be taken for the next request
-        return httplib::Server::HandlerResponse::Handled;
-      }
+    size_t limit = options.max_body;
+    bool upload = false;
+    for (const auto& [prefix, bytes] : large_body_prefixes) {
+      if (req.path.starts_with(prefix)) limit = bytes, upload = true;
     }
+    auto refuse = [&](ApiError error) {
+      send_error(res, error);
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    };
+    if (!req.has_header("Content-Length")) {
+      // A chunked body has no announced length: only upload routes (which
+      // count as they stream) take one, and only while uploads raise httplib's limit.
+      if (!upload && !large_body_prefixes.empty() && req.has_header("Transfer-Encoding"))
+        return refuse({411, "send the body with a Content-Length", "invalid_request_error", "", "length_required"});
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    const std::string length = req.get_header_value("Content-Length");
+    if (length.size() > 18 || std::stoull("0" + length) > limit)
+      return refuse({413, fmt::format("the request body is larger than the limit of {} bytes", limit),
+                     "invalid_request_error", "", "body_too_large"});
     return httplib::Server::HandlerResponse::Unhandled;
   });
   // Every handler: count it, check the key (but for /health).

@@ -184,6 +184,15 @@ test("bad uploads and job requests get OpenAI-shaped errors", { timeout: 120000 
   const poor_file = await poor.files.create({ file: fs.createReadStream(good_path), purpose: "fine-tune" });
   await assert.rejects(poor.fineTuning.jobs.create({ model: "tiny-gqa", training_file: poor_file.id }),
                        (e) => e.status === 429 && e.code === "insufficient_quota");
+  // Uploads may be larger than --max-body (4 MiB); other routes may not.
+  const big_path = path.join(dir, "big.jsonl");
+  fs.writeFileSync(big_path, chat_jsonl(1).repeat(40000));
+  const big = await client.files.create({ file: fs.createReadStream(big_path), purpose: "fine-tune" });
+  assert.equal(big.bytes, fs.statSync(big_path).size);
+  assert.ok(big.bytes > 4 << 20);
+  await assert.rejects(client.chat.completions.create({ model: "tiny-gqa", max_tokens: 1,
+                                                        messages: [{ role: "user", content: "x".repeat(5 << 20) }] }),
+                       (e) => e.status === 413);
   // An upload announcing more than the limit is refused before it is read.
   const status = await new Promise((resolve, reject) => {
     const req = http.request(`${server.url}/v1/files`, {
