@@ -127,6 +127,24 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-upload", a->platform.max_upload, "with --data-dir: largest uploaded file in bytes")
       ->capture_default_str();
+  PlatformServiceOptions& p = a->platform;
+  cmd->add_option("--executor", p.executor, "with --data-dir: where fine-tuning jobs run: local or slurm")
+      ->capture_default_str()->check(CLI::IsMember({"local", "slurm"}));
+  cmd->add_option("--slurm-partition", p.slurm.partition, "with --executor slurm: the partition jobs go to");
+  cmd->add_option("--slurm-qos", p.slurm.qos, "with --executor slurm: the QoS of the jobs");
+  cmd->add_option("--slurm-account-prefix", p.account_prefix,
+                  "with --executor slurm: charge jobs to Slurm account PREFIX<project id>");
+  cmd->add_option("--slurm-workdir", p.jobs_dir,
+                  "with --executor slurm: job directories, on a filesystem the compute nodes share");
+  cmd->add_option("--slurm-bin", p.slurm.bin_dir, "with --executor slurm: directory of sbatch, scontrol, ... (default: PATH)");
+  cmd->add_option("--slurm-mpi", p.slurm.mpi, "with --executor slurm: srun --mpi type for jobs of several tasks")
+      ->capture_default_str();
+  cmd->add_option("--slurm-time-limit", p.time_limit_minutes, "with --executor slurm: a job's time limit in minutes")
+      ->capture_default_str()->check(CLI::Range(1, 10080));
+  cmd->add_option("--slurm-max-requeue", p.max_requeues, "with --executor slurm: requeues after TIMEOUT")
+      ->capture_default_str()->check(CLI::Range(0, 100));
+  cmd->add_option("--slurm-poll", p.slurm.poll_interval, "with --executor slurm: seconds between state queries of a job")
+      ->capture_default_str()->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--chat-template", s.chat_template_file, "a Jinja template file instead of the model's");
   cmd->add_option("-p,--parallel", q.parallel, "sequences decoded together")->capture_default_str()->check(CLI::Range(1, 1024));
   cmd->add_option("-c,--ctx", q.context, "context per sequence (default: the model's, at most 4096)");

@@ -1,6 +1,7 @@
 // FineTuneJobs: the API side (create, list, get, cancel, events, checkpoints).
 #include "platform/fine_tune_jobs.h"
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 
@@ -17,6 +18,42 @@ ApiError job_not_found(const std::string& id) { return not_found(fmt::format("No
 
 }  // namespace
 
+JobTierLimits job_tier_limits(AccessTier tier) {
+  switch (tier) {
+    case AccessTier::playground: return {1, 2, 120, 1};
+    case AccessTier::fast_lane: return {4, 32, 1440, 4};
+    case AccessTier::large_scale: return {64, 1024, 2880, 8};
+  }
+  return {1, 1, 60, 0};
+}
+
+std::string slurm_account(const std::string& prefix, const std::string& project_id) {
+  if (prefix.empty()) return "";
+  std::string account = prefix + project_id;
+  for (char& c : account) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) c = '_';
+  }
+  return account;
+}
+
+std::string FineTuneJobs::executor_ref(int64_t handle) const {
+  return fmt::format("{}:{}", executor_.kind(), handle);
+}
+
+std::optional<int64_t> FineTuneJobs::parse_executor_ref(const std::string& ref) const {
+  const std::string prefix = std::string(executor_.kind()) + ":";
+  if (!ref.starts_with(prefix)) return std::nullopt;
+  try {
+    size_t used = 0;
+    const int64_t id = std::stoll(ref.substr(prefix.size()), &used);
+    if (used != ref.size() - prefix.size() || id <= 0) return std::nullopt;
+    return id;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
 FineTuneJobs::FineTuneJobs(Platform& platform, FileService& files, JobExecutor& executor, FineTuneJobsOptions options,
                            AdapterReady on_adapter)
     : platform_(platform), files_(files), executor_(executor), options_(std::move(options)),
@@ -25,7 +62,9 @@ FineTuneJobs::FineTuneJobs(Platform& platform, FileService& files, JobExecutor& 
 FineTuneJobs::~FineTuneJobs() { stop(); }
 
 std::string FineTuneJobs::work_dir(const JobRecord& job) const {
-  return (std::filesystem::path(platform_.data_dir()) / "jobs" / job.project_id / job.id).string();
+  const std::filesystem::path root =
+      options_.jobs_dir.empty() ? std::filesystem::path(platform_.data_dir()) / "jobs" : std::filesystem::path(options_.jobs_dir);
+  return (root / job.project_id / job.id).string();
 }
 
 Result<void> FineTuneJobs::event(const std::string& job_id, const std::string& message, const std::string& level,
@@ -79,12 +118,47 @@ ApiResult<JobRecord> FineTuneJobs::create(const Principal& who, const std::strin
   const int64_t seed = static_cast<int64_t>(std::stoull(random_hex(3), nullptr, 16));
   const ResolvedHyperparameters h = resolve_hyperparameters(*request, samples, options_.context, seed);
 
+  // What it asks of the scheduler.
+  JobResources res;
+  res.nodes = static_cast<int>(request->nodes.value_or(1));
+  res.tasks_per_node = static_cast<int>(request->tasks_per_node.value_or(1));
+  res.cpus_per_task = options_.cores_per_job;
+  res.gpus_per_node = static_cast<int>(request->gpus_per_node.value_or(0));
+  res.time_limit_minutes = request->time_limit_minutes.value_or(options_.time_limit_minutes);
+  res.memory_mb = (options_.memory_mb > 0 ? options_.memory_mb : 2048) * res.tasks_per_node;
+  if (!executor_.detached() && (res.tasks() > 1 || res.gpus_per_node > 0)) {
+    return std::unexpected(bad_request("This instance runs fine-tuning jobs on its own machine, one process each: "
+                                       "more tasks, nodes or GPUs need its Slurm executor",
+                                       "resources", "resources_unavailable"));
+  }
+
   // The budget must cover the estimated run (and the dates must allow it).
   const double seconds = static_cast<double>(tokens * h.n_epochs) /
-                         (options_.tokens_per_core_second * static_cast<double>(options_.cores_per_job));
-  const double estimate = static_cast<double>(options_.cores_per_job) * std::max(seconds / 3600.0, 1.0 / 60.0);
+                         (options_.tokens_per_core_second * static_cast<double>(res.cpus()));
+  const double estimate = static_cast<double>(res.cpus()) * std::max(seconds / 3600.0, 1.0 / 60.0);
   auto allocation = platform_.check_budget(who.project_id, estimate, 0);
   if (!allocation) return std::unexpected(allocation.error());
+  const JobTierLimits limits = job_tier_limits(allocation->tier);
+  const std::string tier(tier_name(allocation->tier));
+  if (res.nodes > limits.max_nodes) {
+    return std::unexpected(bad_request(fmt::format("The {} tier allows at most {} node(s) per job", tier,
+                                                   limits.max_nodes), "resources.nodes", "resources_unavailable"));
+  }
+  if (res.tasks() > limits.max_tasks) {
+    return std::unexpected(bad_request(fmt::format("The {} tier allows at most {} task(s) per job", tier,
+                                                   limits.max_tasks), "resources.tasks_per_node",
+                                       "resources_unavailable"));
+  }
+  if (res.time_limit_minutes > limits.max_time_limit_minutes) {
+    return std::unexpected(bad_request(fmt::format("The {} tier allows a time limit of at most {} minutes", tier,
+                                                   limits.max_time_limit_minutes),
+                                       "resources.time_limit_minutes", "resources_unavailable"));
+  }
+  if (res.gpus_per_node > limits.max_gpus_per_node) {
+    return std::unexpected(bad_request(fmt::format("The {} tier allows at most {} GPU(s) per node", tier,
+                                                   limits.max_gpus_per_node), "resources.gpus_per_node",
+                                       "resources_unavailable"));
+  }
 
   JobRecord job;
   job.id = "ftjob-" + random_hex(12);
@@ -98,8 +172,14 @@ ApiResult<JobRecord> FineTuneJobs::create(const Principal& who, const std::strin
   job.method = OJson{{"type", "supervised"}, {"supervised", {{"hyperparameters", h.to_json()}}}}.dump();
   job.status = JobStatus::validating_files;
   job.created_at = platform_.now();
-  job.cores = options_.cores_per_job;
+  job.cores = res.cpus();
   job.memory_mb = options_.memory_mb;
+  job.resources = OJson{{"nodes", res.nodes},
+                        {"tasks_per_node", res.tasks_per_node},
+                        {"cpus_per_task", res.cpus_per_task},
+                        {"memory_mb", res.memory_mb},
+                        {"time_limit_minutes", res.time_limit_minutes},
+                        {"gpus_per_node", res.gpus_per_node}}.dump();
   job.allocation_id = allocation->id;
   std::lock_guard lock(mutex_);
   if (auto ok = platform_.store().insert_job(job); !ok) return std::unexpected(server_error(ok.error()));
@@ -151,14 +231,15 @@ ApiResult<JobRecord> FineTuneJobs::cancel(const Principal& who, const std::strin
   }
   if (auto it = running_.find(id); it != running_.end()) {
     executor_.cancel(it->second.handle, 3.0);
-    (void)executor_.poll(it->second.handle);
-    charge(job, it->second.attempt_started, platform_.now(), it->second.cores);
+    if (JobPoll last = executor_.poll(it->second.handle); last.elapsed_seconds >= 0) it->second.last = last;
+    charge_attempt(job, it->second);
     running_.erase(it);
   }
   job.status = JobStatus::cancelled;
   job.finished_at = platform_.now();
   if (auto ok = platform_.store().update_job(job); !ok) return std::unexpected(server_error(ok.error()));
   (void)event(id, "Job was cancelled");
+  drop_job_data(job);
   std::error_code ec;
   std::filesystem::remove_all(std::filesystem::path(work_dir(job)) / "out", ec);
   if (auto ok = platform_.audit(who, origin, job.project_id, "fine_tuning.job.cancel", id, "{}"); !ok) {
@@ -196,16 +277,44 @@ void FineTuneJobs::cancel_project(const std::string& project_id) {
       if (job.project_id != project_id) continue;
       if (auto it = running_.find(job.id); it != running_.end()) {
         executor_.cancel(it->second.handle, 3.0);
-        (void)executor_.poll(it->second.handle);
-        charge(job, it->second.attempt_started, platform_.now(), it->second.cores);
+        if (JobPoll last = executor_.poll(it->second.handle); last.elapsed_seconds >= 0) it->second.last = last;
+        charge_attempt(job, it->second);
         running_.erase(it);
       }
       job.status = JobStatus::cancelled;
       job.finished_at = platform_.now();
       (void)platform_.store().update_job(job);
+      drop_job_data(job);
       (void)event(job.id, "Job was cancelled: its project is being deleted");
     }
   }
+}
+
+void FineTuneJobs::charge_attempt(JobRecord& job, const Running& run) {
+  if (executor_.detached()) {
+    const JobPoll& p = run.last;
+    if (p.elapsed_seconds >= 0 && p.cpus > 0) {
+      UsageRecord u;
+      u.project_id = job.project_id;
+      u.allocation_id = job.allocation_id;
+      u.job_id = job.id;
+      u.core_hours = p.elapsed_seconds * p.cpus / 3600.0;
+      u.gpu_hours = p.elapsed_seconds * p.gpus / 3600.0;
+      u.ended_at = platform_.now();
+      u.started_at = u.ended_at - static_cast<int64_t>(p.elapsed_seconds);
+      if (u.core_hours > 0 || u.gpu_hours > 0) (void)platform_.record_usage(u);
+      job.charged_core_hours += u.core_hours;
+      job.charged_gpu_hours += u.gpu_hours;
+      return;
+    }
+    if (p.state == JobState::queued) return;  // it never ran
+  }
+  charge(job, run.attempt_started, platform_.now(), run.cores);
+}
+
+void FineTuneJobs::drop_job_data(const JobRecord& job) {
+  std::error_code ec;
+  std::filesystem::remove_all(std::filesystem::path(work_dir(job)) / "data", ec);
 }
 
 double FineTuneJobs::charge(JobRecord& job, int64_t started, int64_t ended, int cores) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <optional>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -43,7 +44,26 @@ struct FineTuneJobsOptions {
   int max_attempts = 3;
   double poll_seconds = 0.25;
   double tokens_per_core_second = 50;  // for the budget estimate at submission
+  // Job directories (default DATA/jobs); under Slurm a shared filesystem.
+  std::string jobs_dir;
+  // Under a scheduler: the time limit of a job that asks for none, how often
+  // a job that hits its limit is requeued, and the account of a project
+  // (account_prefix + project id; empty prefix: no --account).
+  int64_t time_limit_minutes = 60;
+  int max_requeues = 3;
+  std::string account_prefix;
 };
+
+// What a job may ask of a scheduler, by its project's tier.
+struct JobTierLimits {
+  int max_nodes, max_tasks;
+  int64_t max_time_limit_minutes;
+  int max_gpus_per_node;
+};
+JobTierLimits job_tier_limits(AccessTier tier);
+// The Slurm account of a project: prefix + project id, lower case, characters
+// other than [a-z0-9_-] as '_'.
+std::string slurm_account(const std::string& prefix, const std::string& project_id);
 
 class FineTuneJobs {
  public:
@@ -85,6 +105,9 @@ class FineTuneJobs {
     size_t metrics_offset = 0;
     std::string partial;  // an unfinished metrics line
     int cores = 1;
+    int64_t last_step = 0;  // metrics lines up to this step were already turned into events
+    JobPoll last;           // the executor's last answer
+    bool unanswered = false;  // the scheduler did not answer the last poll (noted once)
   };
   Result<void> event(const std::string& job_id, const std::string& message, const std::string& level = "info",
                      const std::string& type = "message", const std::string& data = "");
@@ -92,6 +115,17 @@ class FineTuneJobs {
   void read_progress(JobRecord& job, Running& run);
   void finish(JobRecord job, Running run, const JobPoll& poll);
   double charge(JobRecord& job, int64_t started, int64_t ended, int cores);
+  // Charges an attempt that ended (or is abandoned): the scheduler's elapsed
+  // time x CPUs (and GPUs) where it reports them, else wall time x cores.
+  void charge_attempt(JobRecord& job, const Running& run);
+  // Follows a scheduler's job: pending reasons, start, requeue after TIMEOUT.
+  // True when the job is still in the executor's hands.
+  bool follow(JobRecord& job, Running& run, const JobPoll& poll);
+  void requeue(JobRecord job, Running run, const JobPoll& poll);
+  void drop_job_data(const JobRecord& job);
+  int64_t last_metrics_step(const std::string& job_id);
+  std::string executor_ref(int64_t handle) const;
+  std::optional<int64_t> parse_executor_ref(const std::string& ref) const;
   Result<void> recover();
   void runner();
 

@@ -154,6 +154,30 @@ ApiResult<FineTuneRequest> parse_fine_tune_request(const OJson& body) {
   auto t = targets(h);
   if (!t) return std::unexpected(t.error());
   r.lora_targets = *t;
+  if (auto it = body.find("resources"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return std::unexpected(bad_request("resources must be an object", "resources"));
+    struct Field {
+      const char* name;
+      int64_t lo, hi;
+      std::optional<int64_t>* into;
+    };
+    const Field fields[] = {{"nodes", 1, 64, &r.nodes},
+                            {"tasks_per_node", 1, 64, &r.tasks_per_node},
+                            {"time_limit_minutes", 1, 10080, &r.time_limit_minutes},
+                            {"gpus_per_node", 0, 16, &r.gpus_per_node}};
+    for (const auto& [k, v] : it->items()) {
+      const Field* f = std::find_if(std::begin(fields), std::end(fields), [&](const Field& x) { return k == x.name; });
+      const std::string param = "resources." + k;
+      if (f == std::end(fields)) {
+        return std::unexpected(bad_request(fmt::format("unknown resource '{}'", k), param));
+      }
+      if (!v.is_number_integer() || v.get<int64_t>() < f->lo || v.get<int64_t>() > f->hi) {
+        return std::unexpected(
+            bad_request(fmt::format("{} must be an integer between {} and {}", param, f->lo, f->hi), param));
+      }
+      *f->into = v.get<int64_t>();
+    }
+  }
   return r;
 }
 

@@ -7,7 +7,10 @@
 // lora_r (1-256, default 16), lora_alpha (default 2 r), lora_dropout (0-0.5),
 // lora_target_modules (["q_proj", ...] or "all"), and seq_len (16-8192).
 // "auto" is resolved from the training data (resolve_hyperparameters) and the
-// job reports the values it used.
+// job reports the values it used. officina's extension "resources":
+// {"nodes" (1-64), "tasks_per_node" (1-64), "time_limit_minutes" (1-10080),
+// "gpus_per_node" (0-16)} asks a scheduler for more than the defaults; the
+// project's tier bounds it (FineTuneJobs).
 // Thread-safety: pure functions.
 #pragma once
 
@@ -31,6 +34,8 @@ struct FineTuneRequest {
   std::optional<double> lora_alpha;
   double lora_dropout = 0.0;
   std::string lora_targets = "all";  // the --targets of `officina finetune`
+  // "resources" (nullopt: the instance's default)
+  std::optional<int64_t> nodes, tasks_per_node, time_limit_minutes, gpus_per_node;
 };
 
 // 400 errors name the field (param), e.g. "hyperparameters.n_epochs".

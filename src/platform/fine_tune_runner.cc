@@ -8,6 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <cerrno>
+#include <cstring>
+
+#include "base/atomic_file.h"
 
 #include "platform/api_key.h"
 #include "platform/fine_tune_jobs.h"
@@ -54,7 +58,50 @@ int64_t checkpoint_step(const std::string& out) {
   return 0;
 }
 
+std::string job_name(const JobRecord& job) { return "officina-" + job.id; }
+
+std::string executor_name(std::string_view kind) { return kind == "slurm" ? "Slurm" : std::string(kind); }
+
+// Copies a memory file into a new file only the server's user can read.
+Result<void> copy_fd_to_file(int fd, const std::string& path) {
+  OFFICINA_TRY(auto file, AtomicFile::create(path, 0600));
+  std::vector<char> buffer(1 << 16);
+  for (off_t offset = 0;;) {
+    const ssize_t got = ::pread(fd, buffer.data(), buffer.size(), offset);
+    if (got < 0) return fail("{}: read: {}", path, std::strerror(errno));
+    if (got == 0) break;
+    OFFICINA_CHECK(file.write(buffer.data(), static_cast<size_t>(got)));
+    offset += got;
+  }
+  return file.commit();
+}
+
+JobResources job_resources(const JobRecord& job, int cores_per_job) {
+  JobResources r;
+  r.cpus_per_task = cores_per_job;
+  const OJson j = OJson::parse(job.resources, nullptr, false);
+  if (!j.is_object()) return r;
+  r.nodes = std::max(1, j.value("nodes", 1));
+  r.tasks_per_node = std::max(1, j.value("tasks_per_node", 1));
+  r.cpus_per_task = std::max(1, j.value("cpus_per_task", cores_per_job));
+  r.memory_mb = std::max<int64_t>(0, j.value("memory_mb", int64_t{0}));
+  r.time_limit_minutes = std::max<int64_t>(0, j.value("time_limit_minutes", int64_t{0}));
+  r.gpus_per_node = std::max(0, j.value("gpus_per_node", 0));
+  return r;
+}
+
 }  // namespace
+
+int64_t FineTuneJobs::last_metrics_step(const std::string& job_id) {
+  auto events = platform_.store().list_job_events(job_id, "", 500);  // newest first
+  if (!events) return 0;
+  for (const JobEvent& e : *events) {
+    if (e.type != "metrics") continue;
+    const OJson data = OJson::parse(e.data, nullptr, false);
+    if (data.is_object()) return data.value("step", int64_t{0});
+  }
+  return 0;
+}
 
 Result<void> FineTuneJobs::start(bool run_thread) {
   OFFICINA_CHECK(recover());
@@ -80,6 +127,7 @@ void FineTuneJobs::stop() {
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mutex_);
   for (auto& [id, run] : running_) {
+    if (executor_.detached()) continue;  // it runs on in the scheduler; the next start adopts it
     executor_.cancel(run.handle, 2.0);
     (void)executor_.poll(run.handle);
     auto job = platform_.store().get_job(id);
@@ -113,14 +161,40 @@ Result<void> FineTuneJobs::recover() {
     OFFICINA_CHECK(platform_.store().update_job(job));
   }
   OFFICINA_TRY(auto interrupted, platform_.store().jobs_with_status(JobStatus::running));
+  if (executor_.detached()) {
+    // Jobs submitted to the scheduler before the restart: adopted by id (or
+    // found by name when the server died between submitting and recording).
+    OFFICINA_TRY(auto queued, platform_.store().jobs_with_status(JobStatus::queued));
+    interrupted.insert(interrupted.end(), queued.begin(), queued.end());
+  }
   for (JobRecord job : interrupted) {
     const std::string dir = work_dir(job);
+    if (executor_.detached()) {
+      std::optional<int64_t> handle = parse_executor_ref(job.executor_ref);
+      if (!handle) handle = executor_.find(job_name(job));
+      if (handle) {
+        Running run;
+        run.handle = *handle;
+        run.attempt_started = job.finished_at.value_or(platform_.now());
+        run.cores = job.cores;
+        run.last_step = last_metrics_step(job.id);
+        run.last.state = job.status == JobStatus::running ? JobState::running : JobState::queued;
+        job.executor_ref = executor_ref(*handle);
+        OFFICINA_CHECK(platform_.store().update_job(job));
+        running_[job.id] = run;
+        OFFICINA_CHECK(event(job.id, fmt::format("The server restarted; it follows {} job {} again",
+                                                 executor_name(executor_.kind()), *handle)));
+        continue;
+      }
+      if (job.status == JobStatus::queued) continue;  // never submitted: launched as usual
+      job.executor_ref.clear();
+    }
     // The interrupted attempt is charged up to its last sign of life.
     const int64_t last = std::min(platform_.now(), std::max(mtime_unix(dir + "/metrics.jsonl", 0),
                                                             mtime_unix(dir + "/log.txt", 0)));
     const int64_t started = job.finished_at.value_or(job.started_at.value_or(platform_.now()));
     if (last > started) charge(job, started, last, job.cores);
-    if (job.attempts >= options_.max_attempts) {
+    if (job.attempts - job.requeues >= options_.max_attempts) {
       std::error_code rm;
       fs::remove_all(fs::path(dir) / "out", rm);
       job.status = JobStatus::failed;
@@ -153,33 +227,71 @@ void FineTuneJobs::tick() {
       continue;
     }
     JobRecord job = **stored;
-    read_progress(job, it->second);
-    const JobPoll poll = executor_.poll(it->second.handle);
-    if (poll.state == JobState::running) {
-      // Out of budget: stop it before it spends more than was granted.
-      const double spent = static_cast<double>(platform_.now() - it->second.attempt_started) / 3600.0 * it->second.cores;
-      auto budget = platform_.check_budget(job.project_id, spent, 0);
-      if (!budget) {
-        executor_.cancel(it->second.handle, 2.0);
-        Running run = it->second;
-        it = running_.erase(it);
-        charge(job, run.attempt_started, platform_.now(), run.cores);
-        std::error_code rm;
-        fs::remove_all(fs::path(work_dir(job)) / "out", rm);
-        job.status = JobStatus::failed;
-        job.finished_at = platform_.now();
-        job.error = OJson{{"code", "insufficient_quota"}, {"message", budget.error().message}, {"param", nullptr}}.dump();
-        (void)platform_.store().update_job(job);
-        (void)event(job.id, "The job was stopped: " + budget.error().message, "error");
-        continue;
+    Running& run = it->second;
+    read_progress(job, run);
+    const JobPoll poll = executor_.poll(run.handle);
+    if (poll.state == JobState::unknown) {
+      if (!run.unanswered) {
+        (void)event(job.id, fmt::format("{} does not answer ({}); the job keeps its state and officina asks again",
+                                        executor_name(executor_.kind()), poll.summary), "warn");
+        run.unanswered = true;
+      }
+      ++it;
+      continue;
+    }
+    if (run.unanswered) {
+      (void)event(job.id, fmt::format("{} answers again", executor_name(executor_.kind())));
+      run.unanswered = false;
+    }
+    if (follow(job, run, poll)) {
+      if (poll.state == JobState::running) {
+        // Out of budget: stop it before it spends more than was granted.
+        const bool reported = executor_.detached() && poll.elapsed_seconds >= 0 && poll.cpus > 0;
+        const double spent = reported ? poll.elapsed_seconds * poll.cpus / 3600.0
+                                      : static_cast<double>(platform_.now() - run.attempt_started) / 3600.0 * run.cores;
+        auto budget = platform_.check_budget(job.project_id, spent, 0);
+        if (!budget) {
+          executor_.cancel(run.handle, 2.0);
+          Running stopped = run;
+          it = running_.erase(it);
+          charge_attempt(job, stopped);
+          std::error_code rm;
+          fs::remove_all(fs::path(work_dir(job)) / "out", rm);
+          drop_job_data(job);
+          job.status = JobStatus::failed;
+          job.finished_at = platform_.now();
+          job.error = OJson{{"code", "insufficient_quota"}, {"message", budget.error().message}, {"param", nullptr}}.dump();
+          (void)platform_.store().update_job(job);
+          (void)event(job.id, "The job was stopped: " + budget.error().message, "error");
+          continue;
+        }
       }
       (void)platform_.store().update_job(job);
       ++it;
       continue;
     }
-    Running run = it->second;
+    Running ended = run;
+    if (poll.elapsed_seconds >= 0) ended.last = poll;
+    else ended.last.state = poll.state;
     it = running_.erase(it);
-    finish(job, run, poll);
+    if (poll.state == JobState::timeout) {
+      requeue(job, ended, poll);
+      continue;
+    }
+    if (poll.state == JobState::cancelled) {
+      charge_attempt(job, ended);
+      std::error_code rm;
+      fs::remove_all(fs::path(work_dir(job)) / "out", rm);
+      drop_job_data(job);
+      job.status = JobStatus::cancelled;
+      job.finished_at = platform_.now();
+      job.executor_ref.clear();
+      (void)platform_.store().update_job(job);
+      (void)event(job.id, fmt::format("{} cancelled job {} (not through officina)", executor_name(executor_.kind()),
+                                      ended.handle), "warn");
+      continue;
+    }
+    finish(job, ended, poll);
   }
   // Start queued jobs: fewest running per project first, then oldest.
   int used = 0;
@@ -200,7 +312,8 @@ void FineTuneJobs::tick() {
     return started_[a.project_id] < started_[b.project_id];
   });
   for (JobRecord& job : *queued) {
-    if (used + options_.cores_per_job > options_.total_cores) break;
+    if (running_.contains(job.id)) continue;  // submitted, pending in the scheduler
+    if (used + job.cores > options_.total_cores) break;
     if (per_project[job.project_id] >= options_.max_running_per_project) continue;
     if (auto ok = launch(job); !ok) {
       job.status = JobStatus::failed;
@@ -210,7 +323,7 @@ void FineTuneJobs::tick() {
       (void)event(job.id, "The job could not start: " + ok.error().message, "error");
       continue;
     }
-    used += options_.cores_per_job;
+    used += job.cores;
     ++per_project[job.project_id];
     ++started_[job.project_id];
   }
@@ -232,14 +345,31 @@ Result<void> FineTuneJobs::launch(JobRecord job) {
       for (int fd : fds) ::close(fd);
     }
   } closer{{train_fd}};
+  // The job reads its data from memory files it inherits, or — under a
+  // scheduler, on another machine — from files in its own 0700 directory,
+  // removed when the job ends.
+  const bool data_files = executor_.needs_data_files();
+  auto data_path = [&](int fd, const char* name) -> Result<std::string> {
+    if (!data_files) return fmt::format("/proc/self/fd/{}", fd);
+    const std::string data_dir = dir + "/data";
+    std::error_code mk;
+    fs::create_directories(data_dir, mk);
+    if (mk) return fail("{}: {}", data_dir, mk.message());
+    fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace, mk);
+    const std::string path = data_dir + "/" + name;
+    OFFICINA_CHECK(copy_fd_to_file(fd, path));
+    return path;
+  };
+  OFFICINA_TRY(std::string train_path, data_path(train_fd, "train.jsonl"));
   std::string targets = "all";
   if (h["lora_target_modules"].is_array()) {
     targets.clear();
     for (const auto& t : h["lora_target_modules"]) targets += (targets.empty() ? "" : ",") + t.get<std::string>();
   }
+  const JobResources res = job_resources(job, options_.cores_per_job);
   JobLaunch l;
   l.argv = {options_.program, "finetune", "-m", options_.base_model,
-            "--data", fmt::format("/proc/self/fd/{}", train_fd), "--out", out,
+            "--data", train_path, "--out", out,
             "--rank", std::to_string(h.value("lora_r", int64_t{16})),
             "--alpha", fmt::format("{}", h.value("lora_alpha", 32.0)),
             "--dropout", fmt::format("{}", h.value("lora_dropout", 0.0)),
@@ -251,38 +381,112 @@ Result<void> FineTuneJobs::launch(JobRecord job) {
             "--seed", std::to_string(job.seed),
             "--save-every", std::to_string(options_.save_every),
             "--metrics", dir + "/metrics.jsonl",
-            "-t", std::to_string(options_.cores_per_job), "-q"};
+            "-t", std::to_string(res.cpus_per_task), "-q"};
   if (!job.validation_file.empty()) {
     OFFICINA_TRY(int val_fd, files_.decrypt_to_memfd(job.project_id, job.validation_file));
     closer.fds.push_back(val_fd);
-    l.argv.insert(l.argv.end(), {"--val", fmt::format("/proc/self/fd/{}", val_fd), "--eval-every",
-                                 std::to_string(options_.save_every)});
+    OFFICINA_TRY(std::string val_path, data_path(val_fd, "validation.jsonl"));
+    l.argv.insert(l.argv.end(), {"--val", val_path, "--eval-every", std::to_string(options_.save_every)});
   }
   const int64_t resume_step = checkpoint_step(out);
   if (resume_step > 0) l.argv.push_back("--resume");
   l.log_path = dir + "/log.txt";
-  l.cores = options_.cores_per_job;
+  l.cores = res.cpus_per_task;
   l.memory_mb = job.memory_mb;
-  l.keep_fds = closer.fds;
+  if (!data_files) l.keep_fds = closer.fds;
+  l.name = job_name(job);
+  l.work_dir = dir;
+  l.account = slurm_account(options_.account_prefix, job.project_id);
+  l.resources = res;
   OFFICINA_TRY(int64_t handle, executor_.start(l));
   Running run;
   run.handle = handle;
   run.attempt_started = platform_.now();
-  run.cores = options_.cores_per_job;
+  run.cores = job.cores;
   // A resumed run appends to the metrics file: carry on after what was read.
   std::error_code size_ec;
   const auto size = fs::file_size(dir + "/metrics.jsonl", size_ec);
   run.metrics_offset = size_ec || resume_step == 0 ? 0 : static_cast<size_t>(size);
-  job.status = JobStatus::running;
-  if (!job.started_at) job.started_at = run.attempt_started;
+  job.executor_ref = executor_ref(handle);
+  if (executor_.detached()) {
+    run.last.state = JobState::queued;  // until the scheduler starts it
+  } else {
+    job.status = JobStatus::running;
+    if (!job.started_at) job.started_at = run.attempt_started;
+  }
   job.finished_at = run.attempt_started;  // this attempt's start, while running
   ++job.attempts;
   running_[job.id] = run;
   OFFICINA_CHECK(platform_.store().update_job(job));
+  if (executor_.detached()) {
+    const OJson data{{"executor", executor_.kind()}, {"job_id", handle}, {"nodes", res.nodes},
+                     {"tasks_per_node", res.tasks_per_node}, {"cpus_per_task", res.cpus_per_task},
+                     {"memory_mb", res.memory_mb}, {"time_limit_minutes", res.time_limit_minutes},
+                     {"gpus_per_node", res.gpus_per_node}, {"account", l.account}};
+    return event(job.id,
+                 fmt::format("Submitted to {} as job {}: {} node(s) x {} task(s) x {} CPU(s), {} min{}{}",
+                             executor_name(executor_.kind()), handle, res.nodes, res.tasks_per_node,
+                             res.cpus_per_task, res.time_limit_minutes,
+                             l.account.empty() ? "" : ", account " + l.account,
+                             resume_step > 0 ? fmt::format(", resuming from step {}", resume_step) : ""),
+                 "info", "message", data.dump());
+  }
   if (resume_step > 0) {
     return event(job.id, fmt::format("Fine-tuning job resumed from step {} (attempt {})", resume_step, job.attempts));
   }
   return event(job.id, "Fine-tuning job started");
+}
+
+bool FineTuneJobs::follow(JobRecord& job, Running& run, const JobPoll& poll) {
+  if (poll.state != JobState::queued && poll.state != JobState::running) return false;
+  const std::string who = executor_name(executor_.kind());
+  const OJson data{{"executor", executor_.kind()}, {"job_id", run.handle}, {"state", poll.summary},
+                   {"reason", poll.reason}};
+  if (poll.state == JobState::queued) {
+    if (run.last.state != JobState::queued || poll.reason != run.last.reason) {
+      (void)event(job.id, fmt::format("{} job {} is pending{}", who, run.handle,
+                                      poll.reason.empty() ? "" : " (reason: " + poll.reason + ")"),
+                  "info", "message", data.dump());
+    }
+    if (job.status == JobStatus::running) job.status = JobStatus::queued;
+  } else if (job.status != JobStatus::running) {
+    job.status = JobStatus::running;
+    if (!job.started_at) job.started_at = platform_.now();
+    run.attempt_started = platform_.now();
+    (void)event(job.id, fmt::format("{} job {} is running{}", who, run.handle,
+                                    poll.node.empty() ? "" : " on " + poll.node),
+                "info", "message", data.dump());
+  }
+  run.last = poll;
+  return true;
+}
+
+void FineTuneJobs::requeue(JobRecord job, Running run, const JobPoll& poll) {
+  charge_attempt(job, run);
+  job.executor_ref.clear();
+  const int64_t step = checkpoint_step(work_dir(job) + "/out");
+  if (job.requeues >= options_.max_requeues) {
+    std::error_code rm;
+    fs::remove_all(fs::path(work_dir(job)) / "out", rm);
+    drop_job_data(job);
+    job.status = JobStatus::failed;
+    job.finished_at = platform_.now();
+    const std::string message = fmt::format("{} job {} reached its time limit ({}) and was already requeued {} times",
+                                            executor_name(executor_.kind()), run.handle, poll.summary, job.requeues);
+    job.error = OJson{{"code", "time_limit"}, {"message", message}, {"param", nullptr}}.dump();
+    (void)platform_.store().update_job(job);
+    (void)event(job.id, "The job failed: " + message, "error");
+    return;
+  }
+  ++job.requeues;
+  job.status = JobStatus::queued;
+  (void)platform_.store().update_job(job);
+  (void)event(job.id,
+              fmt::format("{} job {} reached its time limit ({}); requeued ({} of {}), {}",
+                          executor_name(executor_.kind()), run.handle, poll.summary, job.requeues,
+                          options_.max_requeues,
+                          step > 0 ? fmt::format("resuming from its checkpoint at step {}", step) : "starting again"),
+              "warn");
 }
 
 void FineTuneJobs::read_progress(JobRecord& job, Running& run) {
@@ -298,6 +502,7 @@ void FineTuneJobs::read_progress(JobRecord& job, Running& run) {
     const OJson line = OJson::parse(run.partial.substr(start, nl - start), nullptr, false);
     if (!line.is_object() || !line.contains("step")) continue;
     const int64_t step = line.value("step", int64_t{0});
+    if (step <= run.last_step) continue;  // seen before the server restarted
     const double loss = line.value("loss", 0.0);
     job.trained_tokens += line.value("tokens", int64_t{0});
     OJson data{{"step", step}, {"train_loss", loss}, {"learning_rate", line.value("lr", 0.0)},
@@ -325,8 +530,10 @@ void FineTuneJobs::read_progress(JobRecord& job, Running& run) {
 
 void FineTuneJobs::finish(JobRecord job, Running run, const JobPoll& poll) {
   read_progress(job, run);
-  charge(job, run.attempt_started, platform_.now(), run.cores);
+  charge_attempt(job, run);
   job.finished_at = platform_.now();
+  job.executor_ref.clear();
+  drop_job_data(job);
   const std::string dir = work_dir(job);
   auto failed = [&](const std::string& code, const std::string& message) {
     std::error_code rm;
@@ -338,8 +545,11 @@ void FineTuneJobs::finish(JobRecord job, Running run, const JobPoll& poll) {
   };
   if (poll.state != JobState::succeeded) {
     const std::string last = last_log_line(dir + "/log.txt");
-    return failed("training_failed",
-                  fmt::format("The training process ended with {}{}{}", poll.summary, last.empty() ? "" : ": ", last));
+    const std::string ended =
+        executor_.detached()
+            ? fmt::format("{} job {} ended {}", executor_name(executor_.kind()), run.handle, poll.summary)
+            : fmt::format("The training process ended with {}", poll.summary);
+    return failed("training_failed", fmt::format("{}{}{}", ended, last.empty() ? "" : ": ", last));
   }
   // Seal the adapter under its own key, record it, serve it; then drop the plaintext.
   AdapterRecord a;

@@ -36,15 +36,30 @@ Result<std::unique_ptr<PlatformServices>> PlatformServices::create(Platform& pla
   jobs.base_model = options.model_path;
   jobs.base_name = server.base_name();
   jobs.context = model.config().context_length;
-  jobs.total_cores = options.total_job_cores;
+  jobs.total_cores = options.total_job_cores > 0 ? options.total_job_cores
+                     : options.executor == "slurm"   ? (1 << 30)
+                                                     : options.cores_per_job;
   jobs.cores_per_job = options.cores_per_job;
   jobs.max_running_per_project = options.max_running_per_project;
   jobs.memory_mb = options.job_memory_mb;
   jobs.save_every = options.save_every;
   jobs.poll_seconds = options.poll_seconds;
+  jobs.jobs_dir = options.jobs_dir;
+  jobs.time_limit_minutes = options.time_limit_minutes;
+  jobs.max_requeues = options.max_requeues;
+  jobs.account_prefix = options.account_prefix;
+  if (options.executor == "local") {
+    s->executor_ = std::make_unique<LocalExecutor>();
+  } else if (options.executor == "slurm") {
+    if (options.slurm.partition.empty()) return fail("--executor slurm needs --slurm-partition");
+    if (options.jobs_dir.empty()) return fail("--executor slurm needs --slurm-workdir (a shared filesystem)");
+    s->executor_ = std::make_unique<SlurmExecutor>(options.slurm);
+  } else {
+    return fail("unknown executor '{}': local or slurm", options.executor);
+  }
   PlatformServices* self = s.get();
   s->jobs_ = std::make_unique<FineTuneJobs>(
-      platform, *s->files_, s->executor_, jobs,
+      platform, *s->files_, *s->executor_, jobs,
       [self](const AdapterRecord& a, const SecretKey& key) { return self->serve_adapter(a, key); });
   platform.set_on_adapter_removed([self](const std::string& name) { self->drop_adapter(name); });
   platform.set_on_project_deleted([self](const std::string& project) { self->jobs_->cancel_project(project); });

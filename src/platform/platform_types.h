@@ -118,6 +118,10 @@ struct JobRecord {
   int attempts = 0;           // starts so far (a resume after a restart is another)
   std::string allocation_id;  // charged for its run
   double charged_core_hours = 0;
+  double charged_gpu_hours = 0;
+  std::string executor_ref;   // the running attempt's handle ("slurm:123", "local:4567"), empty when none
+  int requeues = 0;           // restarts after a scheduler's time limit
+  std::string resources = "{}";  // JSON: nodes, tasks_per_node, cpus_per_task, memory_mb, time_limit_minutes, gpus_per_node
 };
 
 struct JobEvent {

@@ -9,7 +9,7 @@ namespace officina {
 namespace {
 
 // Append-only: a released migration never changes; the next one follows it.
-constexpr std::array<const char*, 2> kMigrations{R"sql(
+constexpr std::array<const char*, 3> kMigrations{R"sql(
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE organizations (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, created_at INTEGER NOT NULL);
@@ -70,6 +70,12 @@ CREATE TABLE adapters (
   name TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(id), job_id TEXT NOT NULL,
   path TEXT NOT NULL, wrapped_key BLOB NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX adapters_by_project ON adapters(project_id);
+)sql",
+                                                R"sql(
+ALTER TABLE jobs ADD COLUMN executor_ref TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN requeues INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN resources TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE jobs ADD COLUMN charged_gpu_hours REAL NOT NULL DEFAULT 0;
 )sql"};
 
 Organization read_organization(const SqliteStatement& s) {

@@ -27,7 +27,7 @@ FileRecord read_file(const SqliteStatement& s) {
 constexpr const char* kJobColumns =
     "id, project_id, model, training_file, validation_file, suffix, seed, hyperparameters, method, status, error, "
     "fine_tuned_model, created_at, started_at, finished_at, trained_tokens, cores, memory_mb, attempts, "
-    "allocation_id, charged_core_hours";
+    "allocation_id, charged_core_hours, executor_ref, requeues, resources, charged_gpu_hours";
 JobRecord read_job(const SqliteStatement& s) {
   JobRecord j;
   j.id = s.column_text(0);
@@ -51,6 +51,10 @@ JobRecord read_job(const SqliteStatement& s) {
   j.attempts = static_cast<int>(s.column_int64(18));
   j.allocation_id = s.column_text(19);
   j.charged_core_hours = s.column_double(20);
+  j.executor_ref = s.column_text(21);
+  j.requeues = static_cast<int>(s.column_int64(22));
+  j.resources = s.column_text(23);
+  j.charged_gpu_hours = s.column_double(24);
   return j;
 }
 
@@ -59,7 +63,8 @@ void bind_job(SqliteStatement& s, const JobRecord& j) {
       .bind(6, j.suffix).bind(7, j.seed).bind(8, j.hyperparameters).bind(9, j.method)
       .bind(10, job_status_name(j.status)).bind(11, j.error).bind(12, j.fine_tuned_model).bind(13, j.created_at)
       .bind(14, j.started_at).bind(15, j.finished_at).bind(16, j.trained_tokens).bind(17, int64_t{j.cores})
-      .bind(18, j.memory_mb).bind(19, int64_t{j.attempts}).bind(20, j.allocation_id).bind(21, j.charged_core_hours);
+      .bind(18, j.memory_mb).bind(19, int64_t{j.attempts}).bind(20, j.allocation_id).bind(21, j.charged_core_hours)
+      .bind(22, j.executor_ref).bind(23, int64_t{j.requeues}).bind(24, j.resources).bind(25, j.charged_gpu_hours);
 }
 
 constexpr const char* kEventColumns = "seq, id, job_id, created_at, level, type, message, data";
@@ -115,7 +120,7 @@ Result<bool> SqliteStore::delete_file(const std::string& id, int64_t at) {
 Result<void> SqliteStore::insert_job(const JobRecord& job) {
   std::lock_guard lock(mutex_);
   OFFICINA_TRY(auto s, db_.prepare(std::string("INSERT INTO jobs(") + kJobColumns +
-                                   ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                                   ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   bind_job(s, job);
   return s.run();
 }
@@ -128,7 +133,8 @@ Result<void> SqliteStore::update_job(const JobRecord& job) {
                            "suffix = ?6, seed = ?7, hyperparameters = ?8, method = ?9, status = ?10, error = ?11, "
                            "fine_tuned_model = ?12, created_at = ?13, started_at = ?14, finished_at = ?15, "
                            "trained_tokens = ?16, cores = ?17, memory_mb = ?18, attempts = ?19, allocation_id = ?20, "
-                           "charged_core_hours = ?21 WHERE id = ?1"));
+                           "charged_core_hours = ?21, executor_ref = ?22, requeues = ?23, resources = ?24, "
+                           "charged_gpu_hours = ?25 WHERE id = ?1"));
   bind_job(s, job);
   OFFICINA_CHECK(s.run());
   if (db_.changes() == 0) return fail("DB: no job {}", job.id);
