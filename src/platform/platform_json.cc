@@ -77,6 +77,7 @@ OJson to_json(const AuditVerdict& v) {
 }
 
 OJson to_json(const JobRecord& j) {
+  const OJson resources = OJson::parse(j.resources, nullptr, false);
   OJson hyper = OJson::parse(j.hyperparameters, nullptr, false);
   OJson method = OJson::parse(j.method, nullptr, false);
   OJson error = j.error.empty() ? OJson(nullptr) : OJson::parse(j.error, nullptr, false);
@@ -102,7 +103,11 @@ OJson to_json(const JobRecord& j) {
           {"project_id", j.project_id},
           {"attempts", j.attempts},
           {"started_at", j.started_at ? OJson(*j.started_at) : OJson(nullptr)},
-          {"charged_core_hours", j.charged_core_hours}};
+          {"charged_core_hours", j.charged_core_hours},
+          {"charged_gpu_hours", j.charged_gpu_hours},
+          {"requeues", j.requeues},
+          {"resources", resources.is_discarded() ? OJson::object() : resources},
+          {"executor_job", j.executor_ref.empty() ? OJson(nullptr) : OJson(j.executor_ref)}};
 }
 
 OJson to_json(const JobEvent& e) {

@@ -119,7 +119,7 @@ struct JobRecord {
   std::string allocation_id;  // charged for its run
   double charged_core_hours = 0;
   double charged_gpu_hours = 0;
-  std::string executor_ref;   // the running attempt's handle ("slurm:123", "local:4567"), empty when none
+  std::string executor_ref;   // the latest attempt's handle ("slurm:123", "local:4567"); empty while requeued
   int requeues = 0;           // restarts after a scheduler's time limit
   std::string resources = "{}";  // JSON: nodes, tasks_per_node, cpus_per_task, memory_mb, time_limit_minutes, gpus_per_node
 };

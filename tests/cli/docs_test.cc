@@ -162,12 +162,13 @@ TEST(Docs, ServerExamplesRun) {
   std::system(("kill $(cat " + out.path("serve.pid") + ")").c_str());
 }
 
-// docs/platform.md is one workflow whose steps share shell variables (ids,
+// A page that is one workflow whose steps share shell variables (ids,
 // keys): its ```sh blocks run as one bash script, officina on the PATH, the
-// server on a free port.
-TEST(Docs, PlatformExamplesRun) {
-  auto text = read_text_file(std::string(OFFICINA_SOURCE_DIR) + "/docs/platform.md");
-  ASSERT_TRUE(text) << text.error().message;
+// server on a free port. Returns what the script printed.
+std::string run_doc_as_script(const std::string& doc, int min_lines) {
+  auto text = read_text_file(std::string(OFFICINA_SOURCE_DIR) + "/" + doc);
+  EXPECT_TRUE(text) << text.error().message;
+  if (!text) return "";
   test::TempDir out;
   for (const auto& [name, body] : doc_files(*text)) {
     std::ofstream file(out.path(name));
@@ -189,23 +190,42 @@ TEST(Docs, PlatformExamplesRun) {
       ++lines;
     }
   }
-  ASSERT_GE(lines, 25);
+  EXPECT_GE(lines, min_lines) << doc;
   {
-    std::ofstream file(out.path("platform.sh"));
+    std::ofstream file(out.path("doc.sh"));
     file << script;
   }
   const std::string bin = test::officina_binary();
   const std::string cmd = "cd " + out.path() + " && PATH=" + bin.substr(0, bin.rfind('/')) + ":$PATH OUT=" +
                           out.path() + " MODELS=" + test::conformance_path("models") + " bash " +
-                          out.path("platform.sh") + " > " + out.path("run.log") + " 2>&1";
+                          out.path("doc.sh") + " > " + out.path("run.log") + " 2>&1";
   const int status = std::system(cmd.c_str());
   auto log = read_text_file(out.path("run.log"));
   auto serve_log = read_text_file(out.path("serve.log"));
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << (log ? *log : "") << "\n--- serve.log ---\n" << (serve_log ? *serve_log : "");
-  ASSERT_TRUE(log);
-  EXPECT_NE(log->find("\"ok\": true"), std::string::npos) << *log;  // audit verify
-  EXPECT_NE(log->find("The job has successfully completed"), std::string::npos) << *log;
+      << doc << "\n" << (log ? *log : "") << "\n--- serve.log ---\n" << (serve_log ? *serve_log : "");
+  return log ? *log : "";
+}
+
+TEST(Docs, PlatformExamplesRun) {
+  const std::string log = run_doc_as_script("docs/platform.md", 25);
+  EXPECT_NE(log.find("\"ok\": true"), std::string::npos) << log;  // audit verify
+  EXPECT_NE(log.find("The job has successfully completed"), std::string::npos) << log;
+}
+
+// docs/slurm.md against the single-node cluster of start-slurm.sh
+// (scripts/run-tests.sh starts it when it runs as root).
+TEST(Docs, SlurmExamplesRun) {
+  if (std::system("sinfo -h -o %T 2>/dev/null | grep -q -E 'idle|mix|alloc'") != 0) {
+    const char* required = std::getenv("OFFICINA_REQUIRE_SLURM");
+    if (required && std::string(required) == "1") FAIL() << "no Slurm cluster answers (sinfo)";
+    GTEST_SKIP() << "no Slurm cluster (../shared/scripts/start-slurm.sh starts one, as root)";
+  }
+  const std::string log = run_doc_as_script("docs/slurm.md", 15);
+  EXPECT_NE(log.find("Submitted to Slurm as job"), std::string::npos) << log;
+  EXPECT_NE(log.find("x 2 task(s)"), std::string::npos) << log;
+  EXPECT_NE(log.find("The job has successfully completed"), std::string::npos) << log;
+  EXPECT_NE(log.find("succeeded\nslurm:"), std::string::npos) << log;
 }
 
 TEST(Docs, EngineExamplesRun) { run_doc("docs/engine.md", 10); }
