@@ -1,5 +1,6 @@
 #include "platform/slurm_output.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <sstream>
@@ -7,6 +8,8 @@
 
 namespace officina {
 namespace {
+
+constexpr int kMaxSlurmCount = 1 << 24;  // more CPUs or GPUs than any one job holds
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
@@ -40,6 +43,12 @@ void read_exit_code(std::string_view text, SlurmJobInfo& info) {
   info.signal = to_number<int>(text.substr(colon + 1)).value_or(0);
 }
 
+// A count Slurm printed (CPUs, GPUs); what is no count, or absurd, is 0.
+int count_of(std::string_view text) {
+  const int v = to_number<int>(text).value_or(0);
+  return v < 0 || v > kMaxSlurmCount ? 0 : v;
+}
+
 // gres/gpu=2 (or gres/gpu:a100=2) in a TRES list.
 int gpus_in_tres(std::string_view tres) {
   int total = 0;
@@ -50,7 +59,9 @@ int gpus_in_tres(std::string_view tres) {
     if (eq == std::string_view::npos || (comma != std::string_view::npos && comma < eq)) break;
     const size_t end = comma == std::string_view::npos ? tres.size() : comma;
     // Typed entries (gres/gpu:a100) repeat the untyped total: count the untyped one only.
-    if (tres.substr(pos, eq - pos) == "gres/gpu") total += to_number<int>(tres.substr(eq + 1, end - eq - 1)).value_or(0);
+    if (tres.substr(pos, eq - pos) == "gres/gpu") {
+      total = std::min(kMaxSlurmCount, total + count_of(tres.substr(eq + 1, end - eq - 1)));
+    }
     pos = end;
   }
   return total;
@@ -151,7 +162,9 @@ Result<SlurmJobInfo> parse_scontrol_job(std::string_view line) {
   if (const size_t nl = line.find('\n'); nl != std::string_view::npos) line = line.substr(0, nl);
   SlurmJobInfo info;
   auto id = scontrol_value(line, "JobId");
-  if (!id || !to_number<int64_t>(*id)) return fail("scontrol printed no JobId: '{}'", std::string(line.substr(0, 200)));
+  if (!id || to_number<int64_t>(*id).value_or(0) <= 0) {
+    return fail("scontrol printed no JobId: '{}'", std::string(line.substr(0, 200)));
+  }
   info.id = *to_number<int64_t>(*id);
   auto state = scontrol_value(line, "JobState");
   if (!state) return fail("scontrol printed no JobState for job {}", info.id);
@@ -164,7 +177,7 @@ Result<SlurmJobInfo> parse_scontrol_job(std::string_view line) {
   if (auto run = scontrol_value(line, "RunTime")) {
     if (auto s = parse_slurm_duration(*run)) info.elapsed_seconds = *s;
   }
-  if (auto cpus = scontrol_value(line, "NumCPUs")) info.cpus = to_number<int>(*cpus).value_or(0);
+  if (auto cpus = scontrol_value(line, "NumCPUs")) info.cpus = count_of(*cpus);
   if (auto tres = scontrol_value(line, "TRES")) info.gpus = gpus_in_tres(*tres);
   if (auto exit = scontrol_value(line, "ExitCode")) read_exit_code(*exit, info);
   return info;
@@ -190,7 +203,7 @@ Result<SlurmJobInfo> parse_sacct_job(std::string_view out, int64_t id) {
     if (!valid_state_word(info.state)) return fail("sacct printed an unreadable state for job {}", id);
     read_exit_code(trim(f[2]), info);
     if (auto s = parse_slurm_duration(f[3])) info.elapsed_seconds = *s;
-    info.cpus = to_number<int>(trim(f[4])).value_or(0);
+    info.cpus = count_of(trim(f[4]));
     if (f.size() > 5) info.node = std::string(trim(f[5])).substr(0, 200);
     return info;
   }

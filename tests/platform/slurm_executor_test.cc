@@ -115,6 +115,19 @@ TEST(SlurmOutput, GarbageNeverCrashesTheParsers) {
     (void)parse_sbatch_output(s);
     (void)parse_slurm_duration(s);
   }
+  EXPECT_FALSE(parse_scontrol_job("JobId=-5 JobState=RUNNING"));
+  EXPECT_FALSE(parse_scontrol_job("JobId=0 JobState=RUNNING"));
+  // Counts that would overflow, or are negative, read as none.
+  auto absurd = parse_scontrol_job("JobId=5 JobState=RUNNING NumCPUs=-4 TRES=gres/gpu=2000000000,gres/gpu=2000000000");
+  ASSERT_TRUE(absurd);
+  EXPECT_EQ(absurd->cpus, 0);
+  EXPECT_EQ(absurd->gpus, 0);
+  auto many = parse_scontrol_job("JobId=5 JobState=RUNNING TRES=gres/gpu=4,gres/gpu=4");
+  ASSERT_TRUE(many);
+  EXPECT_EQ(many->gpus, 8);
+  auto row = parse_sacct_job("5|COMPLETED|0:0|00:00:10|-2|vm", 5);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->cpus, 0);
   auto truncated = parse_scontrol_job("JobId=5 JobState=RUNNING TRES=gres/gpu=2");
   ASSERT_TRUE(truncated);
   EXPECT_EQ(truncated->gpus, 2);
