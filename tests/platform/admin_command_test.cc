@@ -31,9 +31,11 @@ class AdminCommand : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  CommandRun admin(const std::string& args) {
+  CommandRun admin(const std::string& args) { return officina("admin " + args); }
+  // `officina ARGS --data-dir DIR/data`.
+  CommandRun officina(const std::string& args) {
     const std::string out = (dir_ / "out.txt").string(), err = (dir_ / "err.txt").string();
-    const std::string cmd = std::string(OFFICINA_BINARY) + " admin " + args + " --data-dir " + (dir_ / "data").string() +
+    const std::string cmd = std::string(OFFICINA_BINARY) + " " + args + " --data-dir " + (dir_ / "data").string() +
                             " > " + out + " 2> " + err;
     const int status = std::system(cmd.c_str());
     CommandRun r;
@@ -116,6 +118,26 @@ TEST_F(AdminCommand, BadInputGetsClearErrors) {
   CommandRun verify = admin("audit verify");
   ASSERT_EQ(verify.code, 0);
   EXPECT_EQ(nlohmann::json::parse(verify.out)["entries"], 2);
+}
+
+// A Slurm executor without its partition or shared directory cannot place
+// jobs: the server refuses to start and says which option is missing.
+TEST_F(AdminCommand, ServeRefusesAnIncompleteSlurmSetup) {
+  const char* conformance = std::getenv("OFFICINA_CONFORMANCE_DIR");
+  if (!conformance) GTEST_SKIP() << "OFFICINA_CONFORMANCE_DIR is not set";
+  const std::string model = std::string(conformance) + "/models/tiny-gqa.gguf";
+  ASSERT_EQ(admin("init").code, 0);
+  const std::string serve = "serve -m " + model + " --port 0 --executor slurm";
+  CommandRun no_partition = officina(serve + " --slurm-workdir " + (dir_ / "shared").string());
+  EXPECT_EQ(no_partition.code, 1);
+  EXPECT_NE(no_partition.err.find("--executor slurm needs --slurm-partition"), std::string::npos) << no_partition.err;
+  CommandRun no_workdir = officina(serve + " --slurm-partition debug");
+  EXPECT_EQ(no_workdir.code, 1);
+  EXPECT_NE(no_workdir.err.find("needs --slurm-workdir"), std::string::npos) << no_workdir.err;
+  CommandRun other = officina("serve -m " + model + " --port 0 --executor pbs");
+  EXPECT_NE(other.code, 0);
+  EXPECT_NE(other.err.find("pbs"), std::string::npos) << other.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "shared")) << "a refused start left a job directory";
 }
 
 }  // namespace
