@@ -135,6 +135,12 @@ void check_machine(Issues& issues, const Machine& m, const std::string& path, do
   std::string p = child_path(path, "maintenance");
   if (mt.policy == MaintenancePolicy::kPreventive && !(mt.interval > 0)) issues.add(child_path(p, "interval"), "must be > 0");
   if (mt.policy == MaintenancePolicy::kCondition && !std::isfinite(mt.threshold)) issues.add(child_path(p, "threshold"), "must be a finite number");
+  if (mt.policy == MaintenancePolicy::kScheduled) {
+    for (size_t i = 0; i < mt.at.size(); ++i) {
+      if (!(mt.at[i] >= 0) || !std::isfinite(mt.at[i])) issues.add(index_path(child_path(p, "at"), i), "must be a finite time >= 0");
+      else if (i > 0 && mt.at[i] < mt.at[i - 1]) issues.add(index_path(child_path(p, "at"), i), "times must be in ascending order");
+    }
+  }
   if (mt.policy != MaintenancePolicy::kCorrective) check_distribution(issues, mt.duration, child_path(p, "duration"), false);
   if (!(mt.parts_cost >= 0)) issues.add(child_path(p, "parts_cost"), "must be >= 0");
 }

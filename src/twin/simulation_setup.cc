@@ -122,6 +122,12 @@ void SimulationEngine::start() {
     if (spec.maintenance.policy == MaintenancePolicy::kPreventive) {
       calendar_.push(spec.maintenance.interval, kPmDue, id(m));
     }
+    if (spec.maintenance.policy == MaintenancePolicy::kScheduled) {
+      // A plan has a handful of entries per machine, so all go in at once.
+      for (double t : spec.maintenance.at) {
+        if (t <= horizon_) calendar_.push(t, kPmDue, id(m));
+      }
+    }
   }
   for (size_t l = 0; l < lines_.size(); ++l) {
     LineState& line = lines_[l];
