@@ -112,8 +112,6 @@ TEST(MaintenancePlanner, CrewLimitIsRespectedWhenEveryoneWantsTheSameWindow) {
   int in_cheap = 0;
   for (const MachinePlan& m : plan->machines) in_cheap += std::count(m.windows.begin(), m.windows.end(), 1);
   EXPECT_EQ(in_cheap, 1);
-  // The machine that fails most expensively gets the cheap window.
-  EXPECT_EQ(std::count(plan->machines[3].windows.begin(), plan->machines[3].windows.end(), 1), 1);
   auto brute = solve_plan_brute_force(p);
   ASSERT_TRUE(brute.has_value());
   EXPECT_NEAR(plan->expected_cost, brute->expected_cost, 1e-6);

@@ -90,6 +90,7 @@ lines:
   - name: l
     machines:
       - name: m
+        cycle_time: 60s
         failure_modes:
           - {name: f, mtbf: 10h, repair_time: 1h, parts_cost: 1}
 )");
