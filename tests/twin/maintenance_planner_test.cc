@@ -49,10 +49,14 @@ void expect_feasible(const PlanProblem& p, const MaintenancePlan& plan) {
     for (size_t i = 0; i < m.windows.size(); ++i) {
       ASSERT_GE(m.windows[i], 0);
       ASSERT_LT(m.windows[i], static_cast<int>(p.windows.size()));
-      if (i > 0) EXPECT_LT(m.windows[i - 1], m.windows[i]);
+      if (i > 0) {
+        EXPECT_LT(m.windows[i - 1], m.windows[i]);
+      }
       ++used[m.windows[i]];
     }
-    if (p.max_actions > 0) EXPECT_LE(static_cast<int>(m.windows.size()), p.max_actions);
+    if (p.max_actions > 0) {
+      EXPECT_LE(static_cast<int>(m.windows.size()), p.max_actions);
+    }
   }
   for (size_t k = 0; k < used.size(); ++k) EXPECT_LE(used[k], p.crews) << "window " << k;
 }
