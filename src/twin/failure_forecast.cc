@@ -24,7 +24,7 @@ struct CostBins {
 
 // One machine's failure process over planned time [0, limit); returns the
 // first failure time (infinity if none).
-double simulate_path(const Machine& spec, const Plant& plant, double load, double limit, RandomStream& rng,
+double simulate_path(const Machine& spec, const Plant& plant, double load, double limit, bool from_now, RandomStream& rng,
                      const std::vector<Sampler>& ttf, const Sampler& cycle, double mean_factor, CostBins& bins) {
   const size_t modes = spec.failure_modes.size();
   std::vector<double> clock(modes, kInf);
@@ -32,6 +32,7 @@ double simulate_path(const Machine& spec, const Plant& plant, double load, doubl
     if (spec.failure_modes[f].trigger == FailureTrigger::kTime) clock[f] = rng.sample(ttf[f]);
   }
   std::vector<double> wear(spec.degradations.size(), 0.0);
+  for (size_t g = 0; g < wear.size() && from_now; ++g) wear[g] = spec.degradations[g].initial;
   bool wear_fails = false;
   for (const FailureMode& f : spec.failure_modes) wear_fails |= f.trigger == FailureTrigger::kDegradation;
   double first = kInf;
@@ -85,13 +86,14 @@ double failure_cost(const Plant& plant, const FailureMode& mode) {
   return mode.parts_cost + mode.repair_time.mean() / 3600 * (plant.costs.labour_per_hour + plant.costs.downtime_per_hour);
 }
 
-double MachineForecast::cost_within(double x) const {
-  if (expected_cost.empty() || x <= 0) return 0;
+double MachineForecast::cost_within(double x, bool from_now) const {
+  const std::vector<double>& curve = from_now ? expected_cost_now : expected_cost;
+  if (curve.empty() || x <= 0) return 0;
   double k = x / step;
   size_t i = static_cast<size_t>(k);
-  if (i + 1 >= expected_cost.size()) return expected_cost.back();
+  if (i + 1 >= curve.size()) return curve.back();
   double frac = k - static_cast<double>(i);
-  return expected_cost[i] + frac * (expected_cost[i + 1] - expected_cost[i]);
+  return curve[i] + frac * (curve[i + 1] - curve[i]);
 }
 
 double MachineForecast::failure_probability(double x) const {
@@ -135,23 +137,32 @@ Result<std::vector<MachineForecast>> forecast_failures(const Plant& plant, const
       f.name = plant.lines.size() > 1 ? line.name + "/" + spec.name : spec.name;
       for (double s : samples) f.mean_load += s / static_cast<double>(samples.size());
       const size_t points = static_cast<size_t>(std::ceil(limit / f.step)) + 2;
-      CostBins bins{f.step, std::vector<double>(points, 0.0)};
       std::vector<Sampler> ttf;
       for (const FailureMode& mode : spec.failure_modes) ttf.emplace_back(mode.time_to_failure);
       const Sampler cycle(spec.cycle_time);
-      RandomStream rng(options.seed, source_id(line.name + "/" + spec.name + "/forecast"));
-      for (int path = 0; path < options.paths; ++path) {
-        // Paths take the pilot's loads in turn, so each load gets its share.
-        const double load = samples[static_cast<size_t>(path) % samples.size()];
-        f.first_failure.push_back(simulate_path(spec, plant, load, limit, rng, ttf, cycle, mean_factor, bins));
+      bool worn = false;
+      for (const Degradation& d : spec.degradations) worn |= d.initial > 0;
+      // From now, then (for a machine that is not new) from a renewal.
+      for (int pass = 0; pass < (worn ? 2 : 1); ++pass) {
+        const bool from_now = pass == 0;
+        CostBins bins{f.step, std::vector<double>(points, 0.0)};
+        RandomStream rng(options.seed, source_id(line.name + "/" + spec.name + (from_now ? "/forecast" : "/forecast-renewed")));
+        for (int path = 0; path < options.paths; ++path) {
+          // Paths take the pilot's loads in turn, so each load gets its share.
+          const double load = samples[static_cast<size_t>(path) % samples.size()];
+          double first = simulate_path(spec, plant, load, limit, from_now, rng, ttf, cycle, mean_factor, bins);
+          if (from_now) f.first_failure.push_back(first);
+        }
+        std::vector<double>& curve = from_now ? f.expected_cost_now : f.expected_cost;
+        curve.assign(points, 0.0);
+        double cum = 0;
+        for (size_t b = 0; b + 1 < points; ++b) {
+          cum += bins.bins[b] / options.paths;
+          curve[b + 1] = cum;
+        }
       }
+      if (!worn) f.expected_cost = f.expected_cost_now;
       std::sort(f.first_failure.begin(), f.first_failure.end());
-      f.expected_cost.assign(points, 0.0);
-      double cum = 0;
-      for (size_t b = 0; b + 1 < points; ++b) {
-        cum += bins.bins[b] / options.paths;
-        f.expected_cost[b + 1] = cum;
-      }
       out.push_back(std::move(f));
     }
   }
@@ -200,7 +211,7 @@ Result<PlanProblem> build_plan_problem(const Plant& plant, const std::vector<Mac
     }
     m.segment_cost.assign((w + 1) * (w + 2), 0.0);
     for (size_t i = 0; i <= w; ++i) {
-      for (size_t j = i + 1; j <= w + 1; ++j) m.segment_cost[i * (w + 2) + j] = f.cost_within(planned[j] - planned[i]);
+      for (size_t j = i + 1; j <= w + 1; ++j) m.segment_cost[i * (w + 2) + j] = f.cost_within(planned[j] - planned[i], i == 0);
     }
     p.machines.push_back(std::move(m));
   }

@@ -11,10 +11,12 @@
 // forecast carries the run-to-run spread of blocking and starvation. A
 // failure's repair renews the failed mode only (like the simulator); a
 // preventive action renews the machine. The current state is the simulator's
-// start: every machine as new (wear 0, fresh failure clocks). Repair time does
-// not consume life (a small optimism for machines that fail often).
-// Out of it: the expected cumulative failure cost over planned time since a
-// renewal, and the distribution of the first failure time (the RUL from now).
+// start: wear states at their `initial` values (0 for a new machine), fresh
+// failure clocks. Repair time does not consume life (a small optimism for
+// machines that fail often).
+// Out of it: the expected cumulative failure cost over planned time from now
+// and from a renewal, and the distribution of the first failure time from
+// now (the RUL).
 // Deterministic for a seed; thread-safe (no shared state).
 #pragma once
 
@@ -36,14 +38,16 @@ struct MachineForecast {
   double mean_load = 0;  // server-seconds of processing per planned second
   double step = 900;     // planned seconds between points of expected_cost
   // expected_cost[k]: expected failure cost (parts, labour, lost production)
-  // of the failures in the first k * step planned seconds after a renewal.
-  std::vector<double> expected_cost;
+  // of the failures in the first k * step planned seconds after a renewal;
+  // expected_cost_now the same from the current state.
+  std::vector<double> expected_cost, expected_cost_now;
   // Planned seconds to the first failure per path, ascending; infinity for a
   // path without failure before the horizon's planned time.
   std::vector<double> first_failure;
 
-  // Linear interpolation of expected_cost at planned seconds x (clamped).
-  double cost_within(double planned_seconds) const;
+  // Linear interpolation of expected_cost (from_now: expected_cost_now) at
+  // planned seconds x (clamped).
+  double cost_within(double planned_seconds, bool from_now = false) const;
   // P(first failure within planned_seconds).
   double failure_probability(double planned_seconds) const;
   // The q-quantile of the time to first failure (infinity beyond the horizon).

@@ -54,6 +54,7 @@ struct Degradation {
   std::string name;
   double rate_per_hour = 0;
   double cv = 0;  // coefficient of variation of the increments
+  double initial = 0;  // the state at the start of a run (a machine that is not new)
 };
 
 // reading = base + gain * state^exponent + N(0, noise_sd).

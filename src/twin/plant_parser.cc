@@ -21,11 +21,12 @@ int find_named(const auto& items, const std::string& name) {
 }
 
 void read_degradation(YamlReader& r, const YAML::Node& n, const std::string& path, Degradation& d) {
-  if (!r.expect_map(n, path, {"name", "rate_per_hour", "cv"})) return;
+  if (!r.expect_map(n, path, {"name", "rate_per_hour", "cv", "initial"})) return;
   d.name = r.string(n, "name", path).value_or("");
   if (auto v = r.number(n, "rate_per_hour", path)) d.rate_per_hour = *v;
   else if (!n["rate_per_hour"].IsDefined()) r.error(n, child_path(path, "rate_per_hour"), "missing");
   if (auto v = r.number(n, "cv", path)) d.cv = *v;
+  if (auto v = r.number(n, "initial", path)) d.initial = *v;
 }
 
 void read_sensor(YamlReader& r, const YAML::Node& n, const std::string& path, const Machine& m, Sensor& s) {

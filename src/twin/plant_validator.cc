@@ -111,6 +111,7 @@ void check_machine(Issues& issues, const Machine& m, const std::string& path, do
     std::string p = index_path(child_path(path, "degradation"), i);
     if (!(m.degradations[i].rate_per_hour > 0) || !std::isfinite(m.degradations[i].rate_per_hour)) issues.add(child_path(p, "rate_per_hour"), "must be > 0");
     if (!(m.degradations[i].cv >= 0 && m.degradations[i].cv <= 10)) issues.add(child_path(p, "cv"), "must be between 0 and 10");
+    if (!(m.degradations[i].initial >= 0) || !std::isfinite(m.degradations[i].initial)) issues.add(child_path(p, "initial"), "must be finite and >= 0");
   }
   check_names(issues, m.sensors, child_path(path, "sensors"));
   for (size_t i = 0; i < m.sensors.size(); ++i) {

@@ -81,6 +81,34 @@ TEST(FailureForecast, DeterministicWearFailsWhenTheTheoryPredicts) {
   EXPECT_NEAR(m.cost_within(30 * 3600), one, 1e-6);  // the second failure would be at 40 h
 }
 
+TEST(FailureForecast, AWornMachineFailsSoonerFromNowThanFromARenewal) {
+  Plant plant = parse(kWearPlant);
+  plant.lines[0].machines[0].degradations[0].initial = 0.5;
+  ForecastOptions o;
+  o.horizon = 30 * 3600.0;
+  o.paths = 20;
+  auto f = forecast_failures(plant, o, {{0.5}});
+  ASSERT_TRUE(f.has_value()) << f.error().message;
+  const MachineForecast& m = (*f)[0];
+  const double one = failure_cost(plant, plant.lines[0].machines[0].failure_modes[0]);
+  EXPECT_NEAR(m.rul_quantile(0.5), 10 * 3600.0, 250);  // half the life left
+  EXPECT_NEAR(m.cost_within(11 * 3600, true), one, 1e-6);
+  EXPECT_NEAR(m.cost_within(11 * 3600, false), 0, 1e-9);
+  EXPECT_NEAR(m.cost_within(29 * 3600, true), one, 1e-6);  // the next one after 20 more hours
+  EXPECT_NEAR(m.cost_within(21 * 3600, false), one, 1e-6);
+
+  // The simulator starts from the same state: the first failure at 5 h of processing.
+  plant.calendar = Calendar{3, 8, 7};
+  SimulationOptions so;
+  so.horizon = 6 * 3600.0;
+  auto r = simulate(plant, so);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->kpis.lines[0].machines[0].kpis.get("failures"), 1);
+  auto bad = parse_plant("name: x\nlines: [{name: l, machines: [{name: m, cycle_time: 60s, degradation: [{name: w, rate_per_hour: 1, initial: -1}]}]}]\n", "bad.yaml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("degradation[0].initial: must be finite and >= 0"), std::string::npos) << bad.error().message;
+}
+
 TEST(FailureForecast, ExponentialFailuresMatchTheirRate) {
   Plant plant = parse(R"(
 name: exp
