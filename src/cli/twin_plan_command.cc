@@ -1,5 +1,6 @@
 // `officina twin plan PLANT.yaml --horizon 14d [--window 8h] [--replications N]
-//   [--seed S] [--paths P] [--max-actions K] [--threads T] [--json OUT|-]`:
+//   [--seed S] [--paths P] [--max-actions K] [--threads T] [--json OUT|-]
+//   [--scenario-out FILE]`:
 // a maintenance plan by MILP (CBC) from Monte-Carlo failure forecasts,
 // checked by simulation against run-to-failure and the best fixed interval.
 // Thin: parsing arguments, calling src/twin (plan_study.h), printing.
@@ -27,6 +28,7 @@ struct PlanArgs {
   std::string horizon = "14d";
   std::string window = "8h";
   std::string json;
+  std::string scenario_out;
   int replications = 30;
   int pilot = 10;
   int paths = 1000;
@@ -87,6 +89,13 @@ int run_plan(const PlanArgs& a) {
   if (!a.json.empty()) {
     if (auto w = write_json(a.json, twin::plan_study_json(*plant, *study, o)); !w) return report(w.error());
   }
+  if (!a.scenario_out.empty()) {
+    std::string text = twin::plan_scenario_yaml(*plant, *study, o);
+    auto file = AtomicFile::create(a.scenario_out);
+    if (!file) return report(file.error());
+    if (auto w = file->write(text.data(), text.size()); !w) return report(w.error());
+    if (auto c = file->commit(); !c) return report(c.error());
+  }
   return 0;
 }
 
@@ -105,6 +114,7 @@ void add_twin_plan_command(CLI::App& twin) {
   plan->add_option("--seed", args->seed, "base seed")->capture_default_str();
   plan->add_option("--threads", args->threads, "worker threads (0 = all cores)")->capture_default_str();
   plan->add_option("--json", args->json, "write the plan and the comparison as JSON to this file ('-': stdout, no tables)");
+  plan->add_option("--scenario-out", args->scenario_out, "write the plan as a scenario for `twin simulate --scenario`");
   plan->callback([args] { exit_code() = run_plan(*args); });
 }
 

@@ -127,4 +127,32 @@ std::string comparison_table(const PlanStudy& study) {
   return out;
 }
 
+std::string plan_scenario_yaml(const Plant& plant, const PlanStudy& study, const PlanStudyOptions& options) {
+  std::string out = fmt::format("# Maintenance plan by `officina twin plan` (MILP, CBC: {}) for '{}' over {},\n", study.plan.status,
+                                plant.name, format_duration(options.horizon));
+  out += "# expected cost " + fmt::format("{:.0f}", study.plan.expected_cost) + ". Replay: officina twin simulate PLANT --scenario THIS_FILE\n";
+  out += "name: maintenance-plan\n";
+  out += fmt::format("description: MILP plan over {}, run-to-failure otherwise\n", format_duration(options.horizon));
+  out += "machines:\n";
+  for (size_t m = 0; m < study.forecasts.size(); ++m) {
+    const MachineForecast& f = study.forecasts[m];
+    // Names go through JSON quoting, which YAML reads as a double-quoted string.
+    out += fmt::format("  - name: {}\n    line: {}\n", Json(plant.lines[f.line].machines[f.machine].name).dump(),
+                       Json(plant.lines[f.line].name).dump());
+    const std::vector<int>& windows = study.plan.machines[m].windows;
+    if (windows.empty()) {
+      out += "    maintenance: {policy: corrective}\n";
+      continue;
+    }
+    std::string at;
+    for (int w : windows) {
+      const double start = study.problem.windows[w].start;
+      // Whole hours read better; anything else stays exact in seconds.
+      at += (at.empty() ? "" : ", ") + (std::fmod(start, 3600) == 0 ? fmt::format("{:.0f}h", start / 3600) : fmt::format("{}", start));
+    }
+    out += "    maintenance: {policy: scheduled, at: [" + at + "]}\n";
+  }
+  return out;
+}
+
 }  // namespace officina::twin

@@ -30,4 +30,9 @@ std::string plan_table(const Plant& plant, const PlanStudy& study, const PlanStu
 // The three policies' cost and OEE with 95% intervals, and the paired differences.
 std::string comparison_table(const PlanStudy& study);
 
+// The plan as a what-if scenario (scenario.h): every machine on
+// run-to-failure except the planned ones, `scheduled` at the windows'
+// starts, so `twin simulate PLANT --scenario FILE` replays it.
+std::string plan_scenario_yaml(const Plant& plant, const PlanStudy& study, const PlanStudyOptions& options);
+
 }  // namespace officina::twin

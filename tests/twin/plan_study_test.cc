@@ -9,8 +9,11 @@
 
 #include "base/thread_pool.h"
 #include "twin/failure_forecast.h"
+#include "twin/plan_report.h"
 #include "twin/plan_study.h"
 #include "twin/plant_parser.h"
+#include "twin/replication_runner.h"
+#include "twin/scenario.h"
 #include "twin/simulator.h"
 
 namespace officina::twin {
@@ -60,6 +63,29 @@ TEST(ScheduledMaintenance, ActsAtTheGivenTimesAndRenews) {
   auto rtf = simulate(plant, o);
   ASSERT_TRUE(rtf.has_value());
   EXPECT_EQ(rtf->kpis.lines[0].machines[0].kpis.get("failures"), 2);  // at 10 h and 21 h
+}
+
+TEST(ScheduledMaintenance, ReadFromYamlWithClearErrors) {
+  std::string yaml = kWearPlant;
+  const std::string corrective = "maintenance: {policy: corrective, duration: 30m, parts_cost: 50}";
+  auto with = [&](const std::string& mt) {
+    std::string text = yaml;
+    text.replace(text.find(corrective), corrective.size(), mt);
+    return parse_plant(text, "plan.yaml");
+  };
+  auto ok = with("maintenance: {policy: scheduled, at: [8h, 57600, 1d], duration: 30m}");
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(ok->lines[0].machines[0].maintenance.policy, MaintenancePolicy::kScheduled);
+  EXPECT_EQ(ok->lines[0].machines[0].maintenance.at, (std::vector<double>{8 * 3600.0, 16 * 3600.0, 86400.0}));
+  auto missing = with("maintenance: {policy: scheduled}");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message.find("maintenance.at: missing"), std::string::npos) << missing.error().message;
+  auto bad = with("maintenance: {policy: scheduled, at: [8h, soon]}");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("maintenance.at[1]"), std::string::npos) << bad.error().message;
+  auto unsorted = with("maintenance: {policy: scheduled, at: [8h, 2h]}");
+  ASSERT_FALSE(unsorted.has_value());
+  EXPECT_NE(unsorted.error().message.find("ascending"), std::string::npos) << unsorted.error().message;
 }
 
 TEST(FailureForecast, DeterministicWearFailsWhenTheTheoryPredicts) {
@@ -193,6 +219,19 @@ TEST(PlanStudy, DemoPlanBeatsRunToFailureAndBestFixedInterval) {
   EXPECT_LT(study->cost_vs_best_fixed.hi, 0) << "plan - best fixed: " << study->cost_vs_best_fixed.mean;
   EXPECT_LT(study->planned.cost.mean, study->run_to_failure.cost.mean);
   EXPECT_LT(study->planned.cost.mean, study->best_fixed.cost.mean);
+
+  // The plan as a scenario replays to the very same runs.
+  auto scenario = apply_scenario(*plant, plan_scenario_yaml(*plant, *study, o), "plan.yaml");
+  ASSERT_TRUE(scenario.has_value()) << scenario.error().message;
+  ReplicationOptions ro;
+  ro.simulation.horizon = o.horizon;
+  ro.simulation.seed = o.seed;
+  ro.replications = o.replications;
+  auto replay = run_replications(scenario->plant, ro, pool);
+  ASSERT_TRUE(replay.has_value());
+  for (int r = 0; r < o.replications; ++r) {
+    EXPECT_EQ(replay->runs[r].lines[0].kpis.get("total_cost"), study->planned.cost_runs[r]) << "replication " << r;
+  }
 
   // Same inputs, same study.
   auto again = run_plan_study(*plant, o, pool);

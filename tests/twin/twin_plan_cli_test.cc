@@ -18,7 +18,8 @@ namespace {
 std::string q(const std::string& s) { return test::shell_quote(s); }
 std::string demo_plant() { return std::string(OFFICINA_SOURCE_DIR) + "/examples/plants/demo-packaging-line.yaml"; }
 
-// The `officina twin plan` lines of docs/twin.md's ```sh blocks.
+// The `officina twin plan` lines of docs/twin.md's ```sh blocks, and the
+// `twin simulate` lines that replay a plan.
 std::vector<std::string> documented_plan_commands() {
   auto text = read_text_file(std::string(OFFICINA_SOURCE_DIR) + "/docs/twin.md");
   EXPECT_TRUE(text.has_value());
@@ -30,7 +31,10 @@ std::vector<std::string> documented_plan_commands() {
       in_sh = !in_sh && line == "```sh";
       continue;
     }
-    if (in_sh && line.starts_with("officina twin plan ")) out.push_back(line);
+    if (!in_sh) continue;
+    if (line.starts_with("officina twin plan ") || (line.starts_with("officina twin simulate ") && line.ends_with(" plan.yaml"))) {
+      out.push_back(line);
+    }
   }
   return out;
 }
@@ -44,12 +48,18 @@ TEST(TwinPlanCli, DocumentedExampleRunsAndWritesThePlanAndComparison) {
     cmd = cmd.substr(std::string("officina ").size());
     size_t at = cmd.find("examples/plants/");
     if (at != std::string::npos) cmd.replace(at, 0, std::string(OFFICINA_SOURCE_DIR) + "/");
-    at = cmd.find("plan.json");
-    if (at != std::string::npos) cmd.replace(at, 9, q(dir.path("plan.json")));
+    for (const std::string name : {" plan.json", " plan.yaml"}) {
+      at = cmd.find(name);
+      if (at != std::string::npos) cmd.replace(at, name.size(), " " + q(dir.path(name.substr(1))));
+    }
     test::Outcome r = test::run_officina(cmd);
     ASSERT_EQ(r.code, 0) << cmd << "\n" << r.err;
-    EXPECT_NE(r.out.find("Maintenance plan"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("plan - best fixed interval (paired)"), std::string::npos) << r.out;
+    if (cmd.starts_with("twin plan ")) {
+      EXPECT_NE(r.out.find("Maintenance plan"), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find("plan - best fixed interval (paired)"), std::string::npos) << r.out;
+    } else {
+      EXPECT_NE(r.out.find("scenario maintenance-plan"), std::string::npos) << r.out;  // the replay
+    }
   }
   auto text = read_text_file(dir.path("plan.json"));
   ASSERT_TRUE(text.has_value()) << "the example writes plan.json";
