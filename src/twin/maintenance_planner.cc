@@ -15,6 +15,8 @@ namespace officina::twin {
 
 namespace {
 
+constexpr double kMaxPlanVariables = 2e6;
+
 bool valid_cost(double c) { return std::isfinite(c) && c >= 0; }
 
 // One arc of a machine's path: renew at node i, next renewal at node j.
@@ -44,6 +46,13 @@ Result<void> validate_plan_problem(const PlanProblem& p) {
   if (p.machines.empty()) return fail("plan: no machines to plan");
   if (p.windows.empty()) return fail("plan: no candidate maintenance windows in the horizon");
   const size_t w = p.windows.size();
+  // One binary per machine and pair of nodes: keep the MILP to a size CBC
+  // solves in seconds.
+  const double variables = static_cast<double>(p.machines.size()) * static_cast<double>(w + 1) * static_cast<double>(w + 2) / 2;
+  if (variables > kMaxPlanVariables) {
+    return fail("plan: {} machines x {} windows make {:.3g} variables (at most {:.0g}); use longer windows or a shorter horizon",
+                p.machines.size(), w, variables, kMaxPlanVariables);
+  }
   for (size_t k = 0; k < w; ++k) {
     const PlanWindow& win = p.windows[k];
     if (!std::isfinite(win.start) || !std::isfinite(win.end) || win.start < 0 || win.end <= win.start || win.start >= p.horizon) {
@@ -112,39 +121,39 @@ Result<MaintenancePlan> solve_plan(const PlanProblem& p, const PlanSolveOptions&
   for (const Arc& a : arcs) Cbc_addCol(model.get(), "", 0.0, 1.0, a.cost, 1, 0, nullptr, nullptr);
   Cbc_setObjSense(model.get(), 1);
 
-  // Rows are gathered per machine and node from the arc list, which is
-  // ordered by machine, then tail node.
+  // Arcs into and out of each node, per machine, so every row is built
+  // without scanning the whole arc list.
+  const size_t nodes = static_cast<size_t>(w) + 2;
+  std::vector<std::vector<int>> into(p.machines.size() * nodes), out_of(p.machines.size() * nodes);
+  for (size_t a = 0; a < arcs.size(); ++a) {
+    into[arcs[a].machine * nodes + arcs[a].to].push_back(static_cast<int>(a));
+    out_of[arcs[a].machine * nodes + arcs[a].from].push_back(static_cast<int>(a));
+  }
   std::vector<int> cols;
   std::vector<double> coefs;
+  auto take = [&](const std::vector<int>& list, double coef) {
+    for (int a : list) cols.push_back(a), coefs.push_back(coef);
+  };
   auto add_row = [&](char sense, double rhs) {
     Cbc_addRow(model.get(), "", static_cast<int>(cols.size()), cols.data(), coefs.data(), sense, rhs);
     cols.clear();
     coefs.clear();
   };
   for (size_t m = 0; m < p.machines.size(); ++m) {
-    for (size_t a = 0; a < arcs.size(); ++a) {
-      if (arcs[a].machine == static_cast<int>(m) && arcs[a].from == 0) cols.push_back(static_cast<int>(a)), coefs.push_back(1);
-    }
+    take(out_of[m * nodes], 1);
     add_row('E', 1);  // leaves "now" exactly once
     for (int k = 1; k <= w; ++k) {
-      for (size_t a = 0; a < arcs.size(); ++a) {
-        if (arcs[a].machine != static_cast<int>(m)) continue;
-        if (arcs[a].to == k) cols.push_back(static_cast<int>(a)), coefs.push_back(1);
-        if (arcs[a].from == k) cols.push_back(static_cast<int>(a)), coefs.push_back(-1);
-      }
+      take(into[m * nodes + k], 1);
+      take(out_of[m * nodes + k], -1);
       add_row('E', 0);  // flow conservation at window k
     }
     if (p.max_actions > 0) {
-      for (size_t a = 0; a < arcs.size(); ++a) {
-        if (arcs[a].machine == static_cast<int>(m) && arcs[a].to <= w) cols.push_back(static_cast<int>(a)), coefs.push_back(1);
-      }
+      for (int k = 1; k <= w; ++k) take(into[m * nodes + k], 1);
       add_row('L', p.max_actions);
     }
   }
   for (int k = 1; k <= w; ++k) {
-    for (size_t a = 0; a < arcs.size(); ++a) {
-      if (arcs[a].to == k) cols.push_back(static_cast<int>(a)), coefs.push_back(1);
-    }
+    for (size_t m = 0; m < p.machines.size(); ++m) take(into[m * nodes + k], 1);
     add_row('L', p.crews);  // crew capacity of window k
   }
 

@@ -78,7 +78,7 @@ struct MaintenancePlan {
 // Ok, or an error naming the first bad field: no machines, no windows, crews
 // < 1, a horizon <= 0 or beyond ten years, windows not ascending, overlapping
 // or outside [0, horizon), cost vectors of the wrong size, negative or
-// non-finite costs.
+// non-finite costs, more than 2 million variables (machines x (W + 1)(W + 2) / 2).
 Result<void> validate_plan_problem(const PlanProblem& problem);
 
 struct PlanSolveOptions {
