@@ -182,6 +182,11 @@ TEST(MaintenancePlanner, BadProblemsGetClearErrors) {
   p = good;
   p.machines[0].name.clear();
   expect_error(p, "machines[0]: name is empty");
+  p = good;
+  p.windows.clear();
+  for (int k = 0; k < 1500; ++k) p.windows.push_back({k * 60.0, (k + 1) * 60.0, false});
+  p.horizon = 1500 * 60.0;
+  expect_error(p, "use longer windows or a shorter horizon");
 }
 
 TEST(MaintenancePlanner, BruteForceRefusesLargeInstances) {
