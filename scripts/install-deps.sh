@@ -17,6 +17,8 @@ packages=(
   libyaml-cpp-dev
   # twin live mode: MQTT client, broker (integration tests), telemetry store
   libmosquitto-dev mosquitto libsqlite3-dev
+  # twin maintenance plans: the MILP solver (CBC)
+  coinor-libcbc-dev
   # platform: argon2id key hashes, XChaCha20-Poly1305 encryption at rest
   libsodium-dev
   # data-parallel training: `mpirun -np N officina finetune` (tests/mpi)

@@ -2,6 +2,7 @@
 //   twin validate PLANT.yaml
 //   twin simulate PLANT.yaml [--horizon 30d] [--replications N] [--seed S]
 //                 [--scenario FILE] [--threads T] [--warmup 1d] [--json OUT]
+//   twin plan PLANT.yaml [--horizon 14d] [--replications N] [--seed S] [--json OUT]  (twin_plan_command.cc)
 //   twin export-runs PLANT.yaml --out DIR [--horizon 180d] [--replications N] [--seed S]
 //   twin live PLANT.yaml --broker mqtt://127.0.0.1:1883 [--speed 60] [--duration 1h] [--seed S] [--client-id ID]
 //   twin ingest --broker mqtt://127.0.0.1:1883 --store DIR/telemetry.db [--plant NAME] [--retention 30d]
@@ -475,6 +476,7 @@ void add_twin_command(CLI::App& app) {
   exp->add_option("--seed", args->seed, "base seed")->capture_default_str();
   exp->callback([args] { exit_code() = run_export(*args); });
 
+  add_twin_plan_command(*twin);
   add_live_commands(twin, args);
 }
 

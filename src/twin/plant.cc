@@ -65,6 +65,7 @@ std::string_view maintenance_policy_name(MaintenancePolicy policy) {
     case MaintenancePolicy::kCorrective: return "corrective";
     case MaintenancePolicy::kPreventive: return "preventive";
     case MaintenancePolicy::kCondition: return "condition";
+    case MaintenancePolicy::kScheduled: return "scheduled";
   }
   return "?";
 }

@@ -54,6 +54,7 @@ struct Degradation {
   std::string name;
   double rate_per_hour = 0;
   double cv = 0;  // coefficient of variation of the increments
+  double initial = 0;  // the state at the start of a run (a machine that is not new)
 };
 
 // reading = base + gain * state^exponent + N(0, noise_sd).
@@ -68,7 +69,9 @@ struct Sensor {
   int degradation = -1;  // -1: reads base + noise only
 };
 
-enum class MaintenancePolicy { kCorrective, kPreventive, kCondition };
+// kScheduled performs preventive maintenance at given times (a maintenance
+// plan, see maintenance_planner.h) and is otherwise run-to-failure.
+enum class MaintenancePolicy { kCorrective, kPreventive, kCondition, kScheduled };
 
 std::string_view maintenance_policy_name(MaintenancePolicy policy);
 
@@ -78,6 +81,7 @@ struct Maintenance {
   int sensor = -1;       // condition: on a sensor reading...
   int degradation = -1;  // ...or on a degradation state (checked after each part)
   double threshold = 0;
+  std::vector<double> at;  // scheduled: request times (seconds from the start), ascending
   Distribution duration = Distribution::fixed(3600);
   double parts_cost = 0;
 };

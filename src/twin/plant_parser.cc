@@ -21,11 +21,12 @@ int find_named(const auto& items, const std::string& name) {
 }
 
 void read_degradation(YamlReader& r, const YAML::Node& n, const std::string& path, Degradation& d) {
-  if (!r.expect_map(n, path, {"name", "rate_per_hour", "cv"})) return;
+  if (!r.expect_map(n, path, {"name", "rate_per_hour", "cv", "initial"})) return;
   d.name = r.string(n, "name", path).value_or("");
   if (auto v = r.number(n, "rate_per_hour", path)) d.rate_per_hour = *v;
   else if (!n["rate_per_hour"].IsDefined()) r.error(n, child_path(path, "rate_per_hour"), "missing");
   if (auto v = r.number(n, "cv", path)) d.cv = *v;
+  if (auto v = r.number(n, "initial", path)) d.initial = *v;
 }
 
 void read_sensor(YamlReader& r, const YAML::Node& n, const std::string& path, const Machine& m, Sensor& s) {
@@ -161,23 +162,37 @@ void read_line(YamlReader& r, const YAML::Node& n, const std::string& path, Line
 
 bool read_maintenance(YamlReader& r, const YAML::Node& n, const std::string& path, const Machine& m,
                       Maintenance& out) {
-  if (!r.expect_map(n, path, {"policy", "interval", "sensor", "degradation", "threshold", "duration", "parts_cost"})) return false;
+  if (!r.expect_map(n, path, {"policy", "interval", "sensor", "degradation", "threshold", "at", "duration", "parts_cost"})) return false;
   auto policy = r.string(n, "policy", path);
   if (!policy) {
-    r.error(n, child_path(path, "policy"), "missing (corrective, preventive or condition)");
+    r.error(n, child_path(path, "policy"), "missing (corrective, preventive, condition or scheduled)");
     return false;
   }
   if (*policy == "corrective") out.policy = MaintenancePolicy::kCorrective;
   else if (*policy == "preventive") out.policy = MaintenancePolicy::kPreventive;
   else if (*policy == "condition") out.policy = MaintenancePolicy::kCondition;
+  else if (*policy == "scheduled") out.policy = MaintenancePolicy::kScheduled;
   else {
-    r.error(n["policy"], child_path(path, "policy"), fmt::format("unknown policy '{}' (corrective, preventive or condition)", *policy));
+    r.error(n["policy"], child_path(path, "policy"), fmt::format("unknown policy '{}' (corrective, preventive, condition or scheduled)", *policy));
     return false;
   }
   out.sensor = out.degradation = -1;
   if (out.policy == MaintenancePolicy::kPreventive) {
     if (auto v = r.duration(n, "interval", path)) out.interval = *v;
     else if (!n["interval"].IsDefined()) r.error(n, child_path(path, "interval"), "missing (time between preventive actions)");
+  }
+  if (out.policy == MaintenancePolicy::kScheduled) {
+    // A plan (`twin plan --scenario-out`): the action at each listed time.
+    const YAML::Node at = n["at"];
+    const std::string at_path = child_path(path, "at");
+    out.at.clear();
+    if (!at.IsDefined()) {
+      r.error(n, at_path, "missing (the times of the actions, e.g. [40h, 88h])");
+    } else if (r.expect_list(at, at_path, 100000)) {
+      for (size_t i = 0; i < at.size(); ++i) {
+        if (auto t = r.duration_item(at[i], index_path(at_path, i))) out.at.push_back(*t);
+      }
+    }
   }
   if (out.policy == MaintenancePolicy::kCondition) {
     auto sensor = r.string(n, "sensor", path);

@@ -111,6 +111,7 @@ void check_machine(Issues& issues, const Machine& m, const std::string& path, do
     std::string p = index_path(child_path(path, "degradation"), i);
     if (!(m.degradations[i].rate_per_hour > 0) || !std::isfinite(m.degradations[i].rate_per_hour)) issues.add(child_path(p, "rate_per_hour"), "must be > 0");
     if (!(m.degradations[i].cv >= 0 && m.degradations[i].cv <= 10)) issues.add(child_path(p, "cv"), "must be between 0 and 10");
+    if (!(m.degradations[i].initial >= 0) || !std::isfinite(m.degradations[i].initial)) issues.add(child_path(p, "initial"), "must be finite and >= 0");
   }
   check_names(issues, m.sensors, child_path(path, "sensors"));
   for (size_t i = 0; i < m.sensors.size(); ++i) {
@@ -135,6 +136,12 @@ void check_machine(Issues& issues, const Machine& m, const std::string& path, do
   std::string p = child_path(path, "maintenance");
   if (mt.policy == MaintenancePolicy::kPreventive && !(mt.interval > 0)) issues.add(child_path(p, "interval"), "must be > 0");
   if (mt.policy == MaintenancePolicy::kCondition && !std::isfinite(mt.threshold)) issues.add(child_path(p, "threshold"), "must be a finite number");
+  if (mt.policy == MaintenancePolicy::kScheduled) {
+    for (size_t i = 0; i < mt.at.size(); ++i) {
+      if (!(mt.at[i] >= 0) || !std::isfinite(mt.at[i])) issues.add(index_path(child_path(p, "at"), i), "must be a finite time >= 0");
+      else if (i > 0 && mt.at[i] < mt.at[i - 1]) issues.add(index_path(child_path(p, "at"), i), "times must be in ascending order");
+    }
+  }
   if (mt.policy != MaintenancePolicy::kCorrective) check_distribution(issues, mt.duration, child_path(p, "duration"), false);
   if (!(mt.parts_cost >= 0)) issues.add(child_path(p, "parts_cost"), "must be >= 0");
 }

@@ -70,6 +70,7 @@ void SimulationEngine::build() {
       }
       m.clocks.resize(spec.failure_modes.size());
       m.wear.assign(spec.degradations.size(), 0.0);
+      for (size_t d = 0; d < spec.degradations.size(); ++d) m.wear[d] = spec.degradations[d].initial;
       for (const Degradation& g : spec.degradations) {
         const double sigma2 = std::log1p(g.cv * g.cv);
         m.growth.push_back(WearGrowth{g.rate_per_hour / 3600, std::sqrt(sigma2), -sigma2 / 2});
@@ -121,6 +122,12 @@ void SimulationEngine::start() {
     }
     if (spec.maintenance.policy == MaintenancePolicy::kPreventive) {
       calendar_.push(spec.maintenance.interval, kPmDue, id(m));
+    }
+    if (spec.maintenance.policy == MaintenancePolicy::kScheduled) {
+      // A plan has a handful of entries per machine, so all go in at once.
+      for (double t : spec.maintenance.at) {
+        if (t <= horizon_) calendar_.push(t, kPmDue, id(m));
+      }
     }
   }
   for (size_t l = 0; l < lines_.size(); ++l) {

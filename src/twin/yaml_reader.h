@@ -53,6 +53,8 @@ class YamlReader {
   std::optional<bool> boolean(const YAML::Node& map, std::string_view key, std::string_view path);
   // A plain number is seconds; strings take a unit: 30s, 5m, 2h, 1d.
   std::optional<double> duration(const YAML::Node& map, std::string_view key, std::string_view path);
+  // One list entry that must be a duration.
+  std::optional<double> duration_item(const YAML::Node& node, std::string_view path) { return scalar_duration(node, path); }
   // A duration (fixed) or {dist: KIND, ...} (see docs/twin.md).
   std::optional<Distribution> distribution(const YAML::Node& map, std::string_view key, std::string_view path);
   // Records where a path was read from in `source` (for later validation messages).
