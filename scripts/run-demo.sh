@@ -88,5 +88,6 @@ step "Its first logits" bash -c "'$bin' logits -m '$out/random-128x4.gguf' -p 'H
 if "$bin" twin --help >/dev/null 2>&1 && [ -f examples/plants/demo-packaging-line.yaml ]; then
   step "Digital twin: validate the demo plant" "$bin" twin validate examples/plants/demo-packaging-line.yaml
   step "Digital twin: simulate 30 days, 8 replications" "$bin" twin simulate examples/plants/demo-packaging-line.yaml --horizon 30d --replications 8 --seed 1 --json "$out/twin-kpis.json"
+  step "Digital twin: a 14-day maintenance plan (MILP over CBC) against run-to-failure and the best fixed interval" "$bin" twin plan examples/plants/demo-packaging-line.yaml --horizon 14d --replications 10 --seed 1 --json "$out/twin-plan.json"
 fi
 printf '\ndemo: done (outputs in %s)\n' "$out"
