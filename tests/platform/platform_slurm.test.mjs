@@ -284,6 +284,10 @@ test("slurmctld down for a while: the job keeps its state and polling recovers",
                                                     hyperparameters: { n_epochs: 4 } });
     job = await wait_job(client, job.id, (j) => j.status === "running" || ended(j));
     assert.equal(job.status, "running");
+    // Until srun has created its step the batch script still needs the
+    // controller (srun fails at once without it, as on any cluster): wait for
+    // the trainer's first step.
+    await wait_event(client, job.id, /^Step \d+/);
     process.kill(Number(fs.readFileSync(pid_file, "utf8").trim()), "SIGTERM");
     await wait_event(client, job.id, /^Slurm does not answer/, 60000);
     job = await client.fineTuning.jobs.retrieve(job.id);
