@@ -133,7 +133,6 @@ int run_simulate(const TwinArgs& a) {
     if (!s) return report(s.error());
     scenario = std::make_unique<twin::Scenario>(std::move(*s));
   }
-  // Predictive policies read their pdm models once, here, for all replications.
   auto estimator = PdmRulEstimator::load(*plant);
   if (!estimator) return report(estimator.error());
   std::unique_ptr<PdmRulEstimator> scenario_estimator;

@@ -17,6 +17,7 @@
 #include "twin/plant_parser.h"
 #include "twin/replication_runner.h"
 #include "twin/simulator.h"
+#include "twin/telemetry_message.h"
 
 namespace officina::twin {
 namespace {
@@ -149,6 +150,18 @@ TEST(PredictivePolicy, YamlErrorsNameThePath) {
   ASSERT_TRUE(p.has_value()) << p.error().message;
   EXPECT_EQ(p->lines[0].machines[0].maintenance.lead_time, 7200);
   EXPECT_EQ(p->lines[0].machines[0].maintenance.check_every, 1800);
+}
+
+TEST(PredictivePolicy, HealthTopicAndPayload) {
+  HealthUpdate h{"Demo plant", "linea", "forno", 1718000000.5, RulEstimate{1.25, 7200, 3600, 10800}};
+  EXPECT_EQ(health_topic(h), "officina/Demo_plant/linea/forno/health");
+  auto json = parse_json(health_payload(h), "payload");
+  ASSERT_TRUE(json.has_value());
+  EXPECT_EQ((*json)["ts"], 1718000000.5);
+  EXPECT_EQ((*json)["health_index"], 1.25);
+  EXPECT_EQ((*json)["rul"], 7200);
+  EXPECT_EQ((*json)["rul_lo"], 3600);
+  EXPECT_EQ((*json)["rul_hi"], 10800);
 }
 
 }  // namespace
