@@ -14,6 +14,7 @@
 #include "base/json_util.h"
 #include "base/mapped_file.h"
 #include "test_util.h"
+#include "twin/live_runner.h"
 #include "twin/plant_parser.h"
 #include "twin/replication_runner.h"
 #include "twin/simulator.h"
@@ -162,6 +163,36 @@ TEST(PredictivePolicy, HealthTopicAndPayload) {
   EXPECT_EQ((*json)["rul"], 7200);
   EXPECT_EQ((*json)["rul_lo"], 3600);
   EXPECT_EQ((*json)["rul_hi"], 10800);
+}
+
+// Live mode hands each estimate to the sink (the publisher sends it on the
+// health topic).
+class HealthSink : public TelemetrySink {
+ public:
+  bool on_reading(const Reading&) override { return true; }
+  bool on_state(const StateChange&) override { return true; }
+  bool on_health(const HealthUpdate& h) override {
+    updates.push_back(h);
+    return true;
+  }
+  std::vector<HealthUpdate> updates;
+};
+
+TEST(PredictivePolicy, LiveModeReportsEachEstimate) {
+  Plant plant = parse(kPlant);
+  StandIn est;
+  HealthSink sink;
+  LiveOptions o;
+  o.duration = 8 * 3600.0;
+  o.speed = 0;
+  o.anchor_unix = 1000;
+  o.estimator = &est;
+  auto r = run_live(plant, o, sink);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(sink.updates.size(), 15u);
+  EXPECT_EQ(sink.updates[0].machine, "m");
+  EXPECT_EQ(sink.updates[0].ts, 1000 + 1800);
+  EXPECT_NEAR(sink.updates.back().estimate.rul_lo, (10 - 7.5 - 1) * 3600, 200);
 }
 
 }  // namespace
