@@ -22,6 +22,7 @@
 #include "base/atomic_file.h"
 #include "base/thread_pool.h"
 #include "cli/commands.h"
+#include "cli/pdm_rul_estimator.h"
 #include "twin/duration.h"
 #include "twin/kpi_report.h"
 #include "twin/plant_parser.h"
@@ -132,8 +133,17 @@ int run_simulate(const TwinArgs& a) {
     if (!s) return report(s.error());
     scenario = std::make_unique<twin::Scenario>(std::move(*s));
   }
+  auto estimator = PdmRulEstimator::load(*plant);
+  if (!estimator) return report(estimator.error());
+  std::unique_ptr<PdmRulEstimator> scenario_estimator;
+  if (scenario) {
+    auto e = PdmRulEstimator::load(scenario->plant);
+    if (!e) return report(Error{"scenario: " + e.error().message});
+    scenario_estimator = std::move(*e);
+  }
   ThreadPool pool(a.threads);
   twin::ReplicationOptions o;
+  o.simulation.estimator = estimator->get();
   o.simulation.horizon = *horizon;
   o.simulation.warmup = *warmup;
   o.simulation.seed = a.seed;
@@ -151,6 +161,7 @@ int run_simulate(const TwinArgs& a) {
                {"baseline", twin::summary_json(base->summary)}};
   if (scenario) {
     o.progress = [](int done, int total) { progress("scenario", done, total); };
+    o.simulation.estimator = scenario_estimator.get();
     auto alt = twin::run_replications(scenario->plant, o, pool);
     if (!alt) return report(alt.error());
     twin::RunSummary diff = twin::summarize_difference(alt->runs, base->runs);
@@ -180,9 +191,12 @@ int run_export(const TwinArgs& a) {
   if (!horizon) return report(horizon.error());
   const int n = a.export_replications;
   if (n < 1 || n > 1000) return report(Error{"--replications: must be between 1 and 1000"});
+  auto estimator = PdmRulEstimator::load(*plant);
+  if (!estimator) return report(estimator.error());
   std::vector<twin::SimulationResult> results;
   for (int r = 0; r < n; ++r) {
     twin::SimulationOptions o;
+    o.estimator = estimator->get();
     o.horizon = *horizon;
     o.seed = twin::replication_seed(a.seed, r);
     o.record_sensors = true;
@@ -218,6 +232,8 @@ int run_live(const TwinArgs& a) {
   auto broker = twin::parse_broker_url(a.broker);
   if (!broker) return report(broker.error());
   if (a.buffer < 1) return report(Error{"--buffer: must be at least 1 message"});
+  auto estimator = PdmRulEstimator::load(*plant);
+  if (!estimator) return report(estimator.error());
 
   twin::PublisherOptions po;
   po.mqtt.broker = *broker;
@@ -233,6 +249,7 @@ int run_live(const TwinArgs& a) {
   lo.duration = *duration;
   lo.speed = a.speed;
   lo.seed = a.seed;
+  lo.estimator = estimator->get();
   lo.stop = &g_stop;
   lo.progress = [&](double t, uint64_t readings, uint64_t states) {
     if (!tty) return;

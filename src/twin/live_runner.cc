@@ -48,6 +48,13 @@ class LiveObserver : public SimulationObserver {
     else ++result_.refused;
   }
 
+  void on_health(int line, int machine, double t, const RulEstimate& estimate) override {
+    const Line& l = plant_.lines[line];
+    HealthUpdate h{plant_.name, l.name, l.machines[machine].name, options_.anchor_unix + t, estimate};
+    if (sink_.on_health(h)) ++result_.readings;
+    else ++result_.refused;
+  }
+
   void on_status(int line, int machine, double t, MachineStatus status) override {
     if (t > pending_time_) send_states();
     pending_time_ = t;
@@ -122,6 +129,7 @@ Result<LiveResult> run_live(const Plant& plant, const LiveOptions& options, Tele
   sim.horizon = o.duration;
   sim.seed = o.seed;
   sim.observer = &observer;
+  sim.estimator = o.estimator;
   auto started = Clock::now();
   auto run = simulate(plant, sim);
   if (!run) return std::unexpected(run.error());

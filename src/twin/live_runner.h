@@ -28,6 +28,7 @@ struct LiveOptions {
   uint64_t seed = 1;
   double anchor_unix = 0;  // ts of simulated time 0; 0 = the wall clock at the start
   const std::atomic<bool>* stop = nullptr;
+  const RulEstimator* estimator = nullptr;  // for predictive policies; not owned
   // About once per wall second: (simulated seconds so far, readings, status changes).
   std::function<void(double, uint64_t, uint64_t)> progress;
 };

@@ -66,6 +66,7 @@ std::string_view maintenance_policy_name(MaintenancePolicy policy) {
     case MaintenancePolicy::kPreventive: return "preventive";
     case MaintenancePolicy::kCondition: return "condition";
     case MaintenancePolicy::kScheduled: return "scheduled";
+    case MaintenancePolicy::kPredictive: return "predictive";
   }
   return "?";
 }

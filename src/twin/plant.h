@@ -71,7 +71,10 @@ struct Sensor {
 
 // kScheduled performs preventive maintenance at given times (a maintenance
 // plan, see maintenance_planner.h) and is otherwise run-to-failure.
-enum class MaintenancePolicy { kCorrective, kPreventive, kCondition, kScheduled };
+// kPredictive asks an RUL estimator (rul_estimator.h) every check_every
+// seconds and requests maintenance when the lower 90% bound of the RUL falls
+// below lead_time.
+enum class MaintenancePolicy { kCorrective, kPreventive, kCondition, kScheduled, kPredictive };
 
 std::string_view maintenance_policy_name(MaintenancePolicy policy);
 
@@ -82,6 +85,9 @@ struct Maintenance {
   int degradation = -1;  // ...or on a degradation state (checked after each part)
   double threshold = 0;
   std::vector<double> at;  // scheduled: request times (seconds from the start), ascending
+  std::string model;         // predictive: model directory (load_plant makes it relative to the YAML's folder)
+  double lead_time = 0;      // predictive: maintain when the RUL lower bound falls below it
+  double check_every = 3600; // predictive: seconds between estimates
   Distribution duration = Distribution::fixed(3600);
   double parts_cost = 0;
 };

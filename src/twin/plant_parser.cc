@@ -1,5 +1,7 @@
 #include "twin/plant_parser.h"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "base/mapped_file.h"
@@ -162,18 +164,19 @@ void read_line(YamlReader& r, const YAML::Node& n, const std::string& path, Line
 
 bool read_maintenance(YamlReader& r, const YAML::Node& n, const std::string& path, const Machine& m,
                       Maintenance& out) {
-  if (!r.expect_map(n, path, {"policy", "interval", "sensor", "degradation", "threshold", "at", "duration", "parts_cost"})) return false;
+  if (!r.expect_map(n, path, {"policy", "interval", "sensor", "degradation", "threshold", "at", "model", "lead_time", "check_every", "duration", "parts_cost"})) return false;
   auto policy = r.string(n, "policy", path);
   if (!policy) {
-    r.error(n, child_path(path, "policy"), "missing (corrective, preventive, condition or scheduled)");
+    r.error(n, child_path(path, "policy"), "missing (corrective, preventive, condition, scheduled or predictive)");
     return false;
   }
   if (*policy == "corrective") out.policy = MaintenancePolicy::kCorrective;
   else if (*policy == "preventive") out.policy = MaintenancePolicy::kPreventive;
   else if (*policy == "condition") out.policy = MaintenancePolicy::kCondition;
   else if (*policy == "scheduled") out.policy = MaintenancePolicy::kScheduled;
+  else if (*policy == "predictive") out.policy = MaintenancePolicy::kPredictive;
   else {
-    r.error(n["policy"], child_path(path, "policy"), fmt::format("unknown policy '{}' (corrective, preventive, condition or scheduled)", *policy));
+    r.error(n["policy"], child_path(path, "policy"), fmt::format("unknown policy '{}' (corrective, preventive, condition, scheduled or predictive)", *policy));
     return false;
   }
   out.sensor = out.degradation = -1;
@@ -193,6 +196,14 @@ bool read_maintenance(YamlReader& r, const YAML::Node& n, const std::string& pat
         if (auto t = r.duration_item(at[i], index_path(at_path, i))) out.at.push_back(*t);
       }
     }
+  }
+  if (out.policy == MaintenancePolicy::kPredictive) {
+    // A pdm model directory (`officina pdm train --out DIR`); the cli loads it.
+    if (auto v = r.string(n, "model", path)) out.model = *v;
+    else if (!n["model"].IsDefined()) r.error(n, child_path(path, "model"), "missing (a pdm model directory, from `officina pdm train --out DIR`)");
+    if (auto v = r.duration(n, "lead_time", path)) out.lead_time = *v;
+    else if (!n["lead_time"].IsDefined()) r.error(n, child_path(path, "lead_time"), "missing (maintain when the RUL lower bound falls below it, e.g. 24h)");
+    if (auto v = r.duration(n, "check_every", path)) out.check_every = *v;
   }
   if (out.policy == MaintenancePolicy::kCondition) {
     auto sensor = r.string(n, "sensor", path);
@@ -265,7 +276,16 @@ Result<Plant> parse_plant(std::string_view yaml_text, std::string_view source_na
 
 Result<Plant> load_plant(const std::string& path) {
   OFFICINA_TRY(std::string text, read_text_file(path, YamlReader::kMaxInputBytes));
-  return parse_plant(text, path);
+  OFFICINA_TRY(Plant plant, parse_plant(text, path));
+  // A model named in the YAML travels with it, so it is read from the YAML's folder.
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  for (Line& line : plant.lines) {
+    for (Machine& m : line.machines) {
+      std::string& model = m.maintenance.model;
+      if (!model.empty() && std::filesystem::path(model).is_relative()) model = (folder / model).string();
+    }
+  }
+  return plant;
 }
 
 }  // namespace officina::twin

@@ -136,6 +136,12 @@ void check_machine(Issues& issues, const Machine& m, const std::string& path, do
   std::string p = child_path(path, "maintenance");
   if (mt.policy == MaintenancePolicy::kPreventive && !(mt.interval > 0)) issues.add(child_path(p, "interval"), "must be > 0");
   if (mt.policy == MaintenancePolicy::kCondition && !std::isfinite(mt.threshold)) issues.add(child_path(p, "threshold"), "must be a finite number");
+  if (mt.policy == MaintenancePolicy::kPredictive) {
+    if (mt.model.empty()) issues.add(child_path(p, "model"), "must name a pdm model directory");
+    if (!(mt.lead_time > 0) || !std::isfinite(mt.lead_time)) issues.add(child_path(p, "lead_time"), "must be > 0");
+    if (!(mt.check_every > 0) || !std::isfinite(mt.check_every)) issues.add(child_path(p, "check_every"), "must be > 0");
+    if (m.sensors.empty()) issues.add(child_path(p, "policy"), "predictive maintenance needs sensors on the machine (the model reads them)");
+  }
   if (mt.policy == MaintenancePolicy::kScheduled) {
     for (size_t i = 0; i < mt.at.size(); ++i) {
       if (!(mt.at[i] >= 0) || !std::isfinite(mt.at[i])) issues.add(index_path(child_path(p, "at"), i), "must be a finite time >= 0");

@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cmath>
 
+#include <fmt/format.h>
+
 namespace officina::twin::detail {
 
 void SimulationEngine::handle(const Event& e) {
@@ -22,6 +24,7 @@ void SimulationEngine::handle(const Event& e) {
     case kSensorTick: on_sensor_tick(m); break;
     case kArrival: on_arrival(static_cast<int>(e.target)); break;
     case kShiftChange: on_shift_change(); break;
+    case kPredictCheck: on_predict_check(m); break;
   }
   drain();
   if (options_.observer) report_status();
@@ -274,8 +277,8 @@ void SimulationEngine::fail(MachineState& m, int mode) {
   go_down(m, cause_index(m, kCauseWaitingCrew));
   if (options_.record_sensors && !m.spec->sensors.empty()) {
     result_.runs.push_back(SensorRun{static_cast<int>(m.line), static_cast<int>(m.spec_index), mode, std::move(m.history)});
-    m.history.clear();
   }
+  m.history.clear();
   corrective_queue_.push_back(id(m));
   dispatch_crews();
 }
@@ -361,7 +364,7 @@ void SimulationEngine::renew_all(MachineState& m) {
   std::fill(m.wear.begin(), m.wear.end(), 0.0);
   m.renewed_at = now_;
   if (!m.history.empty()) {
-    ++result_.censored_runs;
+    if (options_.record_sensors) ++result_.censored_runs;
     m.history.clear();
   }
 }
@@ -405,7 +408,7 @@ void SimulationEngine::sample_sensors(MachineState& m) {
 
 void SimulationEngine::on_sensor_tick(MachineState& m) {
   sample_sensors(m);
-  if (options_.record_sensors && m.running) {
+  if ((options_.record_sensors || m.predictive) && m.running) {
     int busy = 0;
     for (const Server& s : m.servers) busy += s.activity == Activity::kProcessing || s.activity == Activity::kSetup;
     m.history.push_back(now_);
@@ -415,6 +418,30 @@ void SimulationEngine::on_sensor_tick(MachineState& m) {
     m.history.insert(m.history.end(), m.sensor_value.begin(), m.sensor_value.end());
   }
   calendar_.push(now_ + m.sensor_period, kSensorTick, id(m));
+}
+
+// The policy asks only at check times, never per sensor tick, so a model's
+// cost scales with horizon / check_every. The RUL lower bound (not the
+// point) is compared with the lead time: acting on the pessimistic end of
+// the 90% interval is what keeps failures rare when the model is unsure.
+void SimulationEngine::on_predict_check(MachineState& m) {
+  const Maintenance& mt = m.spec->maintenance;
+  calendar_.push(now_ + mt.check_every, kPredictCheck, id(m));
+  if (!m.up || m.pm_requested || m.history.empty()) return;
+  const size_t columns = 4 + m.spec->sensors.size();
+  auto estimate = options_.estimator->estimate(static_cast<int>(m.line), static_cast<int>(m.spec_index), m.history, columns);
+  if (!estimate) {
+    error_ = Error{fmt::format("{}/{} at t={:.0f}s: {}", plant_.lines[m.line].name, m.spec->name, now_, estimate.error().message)};
+    horizon_ = now_;
+    return;
+  }
+  m.health = *estimate;
+  m.estimated = true;
+  if (options_.observer) options_.observer->on_health(static_cast<int>(m.line), static_cast<int>(m.spec_index), now_, m.health);
+  if (m.health.rul_lo < mt.lead_time) {
+    if (counting()) ++m.stats.predictive;
+    request_pm(m);
+  }
 }
 
 void SimulationEngine::on_shift_change() {

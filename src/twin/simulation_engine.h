@@ -3,6 +3,7 @@
 // and computing the KPIs in simulation_setup.cc.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "twin/event_calendar.h"
@@ -20,12 +21,13 @@ enum EventKind : uint16_t {
   kSensorTick,
   kArrival,
   kShiftChange,
+  kPredictCheck,
 };
 
 class SimulationEngine {
  public:
   SimulationEngine(const Plant& plant, const SimulationOptions& options);
-  SimulationResult run();
+  Result<SimulationResult> run();
 
  private:
   // simulation_setup.cc
@@ -44,6 +46,7 @@ class SimulationEngine {
   void on_sensor_tick(MachineState& m);
   void on_arrival(int line);
   void on_shift_change();
+  void on_predict_check(MachineState& m);
 
   void kick(int machine);
   void drain();
@@ -89,6 +92,7 @@ class SimulationEngine {
   int free_crews_ = 0;
   uint64_t events_ = 0;
   SimulationResult result_;
+  std::optional<Error> error_;  // an estimator failed: the run stops
   std::vector<uint8_t> reported_status_;  // live mode: last MachineStatus told, 0xff = none
 };
 

@@ -123,6 +123,10 @@ void SimulationEngine::start() {
     if (spec.maintenance.policy == MaintenancePolicy::kPreventive) {
       calendar_.push(spec.maintenance.interval, kPmDue, id(m));
     }
+    if (spec.maintenance.policy == MaintenancePolicy::kPredictive) {
+      m.predictive = true;
+      calendar_.push(spec.maintenance.check_every, kPredictCheck, id(m));
+    }
     if (spec.maintenance.policy == MaintenancePolicy::kScheduled) {
       // A plan has a handful of entries per machine, so all go in at once.
       for (double t : spec.maintenance.at) {
@@ -141,7 +145,7 @@ void SimulationEngine::start() {
   drain();
 }
 
-SimulationResult SimulationEngine::run() {
+Result<SimulationResult> SimulationEngine::run() {
   auto started = std::chrono::steady_clock::now();
   build();
   start();
@@ -150,6 +154,7 @@ SimulationResult SimulationEngine::run() {
     now_ = e.time;
     ++events_;
     handle(e);
+    if (error_) return std::unexpected(*error_);
   }
   now_ = horizon_;
   finish();
@@ -227,6 +232,15 @@ RunKpis SimulationEngine::kpis() const {
       k.add("wait", st.wait_count > 0 ? st.wait_sum / st.wait_count : 0);
       k.add("failures", static_cast<double>(st.failures));
       k.add("preventive_actions", static_cast<double>(st.preventive));
+      if (m.predictive) {
+        // The last estimate (0 before the first), so a run's JSON shows the
+        // state the twin ended in; replications average them.
+        k.add("predictive_actions", static_cast<double>(st.predictive));
+        k.add("health_index", m.health.health_index);
+        k.add("rul_h", m.health.rul / 3600);
+        k.add("rul_lo_h", m.health.rul_lo / 3600);
+        k.add("rul_hi_h", m.health.rul_hi / 3600);
+      }
       k.add("good_units", static_cast<double>(st.good));
       k.add("scrap_units", static_cast<double>(st.scrap));
       k.add("maintenance_cost", m_maintenance);
@@ -292,6 +306,16 @@ Result<SimulationResult> simulate(const Plant& plant, const SimulationOptions& o
     }
   }
   if (plant.products.empty()) return fail("plant not validated (no products)");
+  if (!o.estimator) {
+    for (const Line& line : plant.lines) {
+      for (const Machine& m : line.machines) {
+        if (m.maintenance.policy == MaintenancePolicy::kPredictive) {
+          return fail("{}/{}: the predictive policy needs an RUL model, and none was loaded (run through `officina twin`, "
+                      "which loads maintenance.model, or give SimulationOptions::estimator)", line.name, m.name);
+        }
+      }
+    }
+  }
   detail::SimulationEngine engine(plant, o);
   return engine.run();
 }

@@ -21,6 +21,7 @@
 #include "base/error.h"
 #include "twin/kpi.h"
 #include "twin/plant.h"
+#include "twin/rul_estimator.h"
 
 namespace officina::twin {
 
@@ -42,6 +43,10 @@ class SimulationObserver {
   // After the events at t, for each machine whose status changed (all of
   // them after the first event); several calls may share one t.
   virtual void on_status(int line, int machine, double t, MachineStatus status) = 0;
+  // After each estimate of a machine under the predictive policy.
+  virtual void on_health(int line, int machine, double t, const RulEstimate& estimate) {
+    (void)line, (void)machine, (void)t, (void)estimate;
+  }
 };
 
 struct SimulationOptions {
@@ -50,6 +55,9 @@ struct SimulationOptions {
   uint64_t seed = 1;
   bool record_sensors = false;  // keep sensor histories up to each failure
   SimulationObserver* observer = nullptr;  // live mode; not owned, null costs nothing
+  // Needed by machines with the predictive policy; not owned, shared by all
+  // replications (so it must be thread-safe, see rul_estimator.h).
+  const RulEstimator* estimator = nullptr;
 };
 
 // The sensor history of one machine from a renewal up to a failure.
@@ -68,8 +76,9 @@ struct SimulationResult {
   uint64_t censored_runs = 0;   // runs ended by maintenance (not exported)
 };
 
-// Fails only on bad options ("horizon: must be > 0", "warmup: must be below
-// the horizon"); the plant must have passed validate_plant.
+// Fails on bad options ("horizon: must be > 0", "warmup: must be below
+// the horizon"), on a predictive policy without an estimator, and on an
+// estimator's error; the plant must have passed validate_plant.
 Result<SimulationResult> simulate(const Plant& plant, const SimulationOptions& options);
 
 }  // namespace officina::twin

@@ -7,6 +7,7 @@
 
 #include "twin/plant.h"
 #include "twin/random_streams.h"
+#include "twin/rul_estimator.h"
 
 namespace officina::twin::detail {
 
@@ -80,6 +81,7 @@ struct MachineStats {
   double ideal = 0;  // ideal seconds of the parts processed
   std::vector<double> downtime;  // seconds per cause
   uint64_t good = 0, scrap = 0, failures = 0, preventive = 0;
+  uint64_t predictive = 0;  // maintenance requests made by the predictive policy
   double wait_sum = 0;
   uint64_t wait_count = 0;
   double labour_cost = 0, parts_cost = 0;
@@ -121,6 +123,9 @@ struct MachineState {
   double renewed_at = 0;
   double sensor_period = 0;
   bool in_worklist = false;
+  bool predictive = false;  // predictive policy: keeps history rows for the estimator
+  bool estimated = false;   // health/rul below hold an estimate
+  RulEstimate health;       // the last estimate (predictive policy)
 
   std::vector<Server> servers;
   std::vector<FailureClock> clocks;  // one per failure mode

@@ -68,6 +68,13 @@ std::string state_payload(const StateChange& s) {
   return Json{{"ts", s.ts}, {"state", machine_status_name(s.state)}}.dump();
 }
 
+std::string health_topic(const HealthUpdate& h) { return telemetry_topic(h.plant, h.line, h.machine, "health"); }
+
+std::string health_payload(const HealthUpdate& h) {
+  return Json{{"ts", h.ts}, {"health_index", h.estimate.health_index}, {"rul", h.estimate.rul},
+              {"rul_lo", h.estimate.rul_lo}, {"rul_hi", h.estimate.rul_hi}}.dump();
+}
+
 DecodedTelemetry decode_telemetry(std::string_view topic, std::string_view payload) {
   if (payload.size() > kMaxTelemetryPayload) return rejected(TelemetryReject::kOversized);
   std::optional<TelemetryTopic> where = parse_telemetry_topic(topic);

@@ -35,6 +35,13 @@ struct StateChange {
   MachineStatus state = MachineStatus::kIdle;
 };
 
+// A machine's health under the predictive policy (RUL in seconds).
+struct HealthUpdate {
+  std::string plant, line, machine;
+  double ts = 0;
+  RulEstimate estimate;
+};
+
 // "running", "idle", "blocked", "starved", "down", "maintenance".
 std::string_view machine_status_name(MachineStatus status);
 std::optional<MachineStatus> parse_machine_status(std::string_view name);
@@ -46,6 +53,11 @@ class TelemetrySink {
   virtual ~TelemetrySink() = default;
   virtual bool on_reading(const Reading& r) = 0;
   virtual bool on_state(const StateChange& s) = 0;
+  // Sinks that do not carry health updates accept and drop them.
+  virtual bool on_health(const HealthUpdate& h) {
+    (void)h;
+    return true;
+  }
 };
 
 // Topic and payload for the publisher (names are sanitized into the topic).
@@ -53,6 +65,10 @@ std::string reading_topic(const Reading& r);
 std::string reading_payload(const Reading& r);
 std::string state_topic(const StateChange& s);
 std::string state_payload(const StateChange& s);
+// officina/<plant>/<line>/<machine>/health with
+// {"ts", "health_index", "rul", "rul_lo", "rul_hi"} (RUL in seconds).
+std::string health_topic(const HealthUpdate& h);
+std::string health_payload(const HealthUpdate& h);
 
 // Why a message was not stored. Names (telemetry_reject_name) are the keys of
 // the ingest counters.

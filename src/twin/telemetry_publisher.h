@@ -59,6 +59,7 @@ class TelemetryPublisher : public TelemetrySink, private MqttHandler {
   bool enqueue(std::string topic, std::string payload);
   bool on_reading(const Reading& r) override { return enqueue(reading_topic(r), reading_payload(r)); }
   bool on_state(const StateChange& s) override { return enqueue(state_topic(s), state_payload(s)); }
+  bool on_health(const HealthUpdate& h) override { return enqueue(health_topic(h), health_payload(h)); }
 
   PublisherStats stats() const;
 
