@@ -2,11 +2,12 @@
 // from the twin (plain main, not a test). For each dataset it simulates the
 // demo plant for a year × N replications with one seed to make the training
 // set and with a different seed to make the test set (test runs cut at a
-// random cycle, >= 31 where possible, with the true RUL kept), trains GBT and
-// the ensemble, and reports RMSE, the PHM08 score (also per unit), 90 %
+// random cycle, >= 31 where possible, with the true RUL kept), trains GBT, the
+// neural model (1D CNN) and the ensemble of both, and reports RMSE, the PHM08 score (also per unit), 90 %
 // interval coverage and width, and training time. A constant predictor (the
 // mean RUL of the training runs cut the same way) is the yardstick. Then an
-// ablation: the GBT retrained without each feature group.
+// ablation: the GBT retrained without each feature group, and the neural
+// model without each of its input blocks.
 //
 // Datasets:
 //   rtf/forno-verniciatura, rtf/centro-cnc: the demo plant with every
@@ -44,6 +45,7 @@
 #include "pdm/metrics.h"
 #include "pdm/rul_model.h"
 #include "pdm/run_reader.h"
+#include "tensor/gemm.h"
 #include "twin/plant_parser.h"
 #include "twin/random_streams.h"
 #include "twin/run_export.h"
@@ -81,7 +83,7 @@ std::string export_runs(const twin::Plant& plant, uint64_t seed, int replication
 }
 
 struct Row {
-  std::string dataset, model, note;
+  std::string dataset, model, note, base;
   pdm::RulScores scores;
   double train_seconds = 0;
   size_t train_units = 0;
@@ -92,7 +94,7 @@ Json row_json(const Row& r) {
           {"rmse", r.scores.rmse}, {"mae", r.scores.mae}, {"phm08", r.scores.phm08},
           {"phm08_per_unit", r.scores.phm08 / static_cast<double>(std::max<size_t>(r.scores.units, 1))},
           {"coverage90", r.scores.coverage}, {"mean_interval_width", r.scores.mean_width},
-          {"train_seconds", r.train_seconds}, {"train_units", r.train_units}};
+          {"train_seconds", r.train_seconds}, {"train_units", r.train_units}, {"compared_with", r.base}};
 }
 
 void print_row(const Row& r) {
@@ -141,6 +143,7 @@ int main(int argc, char** argv) {
   }
   const std::string load_before = officina::bench::load_average();
   officina::ThreadPool pool(2);
+  officina::set_gemm_threads(2);
   const uint64_t train_seed = 1, test_seed = 1001;
 
   twin::Plant demo = must(twin::load_plant(plant_path));
@@ -204,9 +207,13 @@ int main(int argc, char** argv) {
     gbt.seed = 7;
     rows.push_back(evaluate(s.name, "gbt", train, test, gbt, pool));
     print_row(rows.back());
+    pdm::RulTrainOptions nn = gbt;
+    nn.family = pdm::RulFamily::kNeural;
+    rows.push_back(evaluate(s.name, "nn", train, test, nn, pool));
+    print_row(rows.back());
     pdm::RulTrainOptions ens = gbt;
     ens.family = pdm::RulFamily::kEnsemble;
-    rows.push_back(evaluate(s.name, "ensemble (5)", train, test, ens, pool));
+    rows.push_back(evaluate(s.name, "ensemble (5 gbt + 5 nn)", train, test, ens, pool));
     print_row(rows.back());
     pdm::RulTrainOptions capped = gbt;
     capped.rul_cap = 125;
@@ -219,6 +226,22 @@ int main(int argc, char** argv) {
       o.feature_groups &= ~pdm::feature_group_bit(group);
       Row r = evaluate(s.name, fmt::format("gbt without {}", pdm::feature_group_name(group)), train, test, o, pool);
       r.note = std::string(pdm::feature_group_name(group));
+      r.base = "gbt";
+      ablation.push_back(r);
+    }
+    // The network's input blocks: the sensor channels (any sensor group),
+    // health, settings, and the cycle count.
+    const uint32_t sensors = pdm::feature_group_bit(pdm::FeatureGroup::kLast) | pdm::feature_group_bit(pdm::FeatureGroup::kMean) |
+                             pdm::feature_group_bit(pdm::FeatureGroup::kSlope) | pdm::feature_group_bit(pdm::FeatureGroup::kEwma) |
+                             pdm::feature_group_bit(pdm::FeatureGroup::kMinMax);
+    for (auto [label, drop] : {std::pair{"sensors", sensors}, std::pair{"health", pdm::feature_group_bit(pdm::FeatureGroup::kHealth)},
+                               std::pair{"settings", pdm::feature_group_bit(pdm::FeatureGroup::kSettings)},
+                               std::pair{"cycle", pdm::feature_group_bit(pdm::FeatureGroup::kCycle)}}) {
+      pdm::RulTrainOptions o = nn;
+      o.feature_groups &= ~drop;
+      Row r = evaluate(s.name, fmt::format("nn without {}", label), train, test, o, pool);
+      r.note = label;
+      r.base = "nn";
       ablation.push_back(r);
     }
     // Groups overlap (wear shows in last, mean and ewma alike; cycles and
@@ -230,14 +253,15 @@ int main(int argc, char** argv) {
       o.feature_groups = groups;
       Row r = evaluate(s.name, label, train, test, o, pool);
       r.note = label;
+      r.base = "gbt";
       ablation.push_back(r);
     }
   }
-  std::printf("\nablation (gbt, no cap): change in RMSE when one feature group is left out (+ = the group helps)\n");
+  std::printf("\nablation (no cap): change in RMSE when one feature group is left out (+ = the group helps)\n");
   for (const Row& r : ablation) {
     double full = 0;
     for (const Row& b : rows) {
-      if (b.dataset == r.dataset && b.model == "gbt") full = b.scores.rmse;
+      if (b.dataset == r.dataset && b.model == r.base) full = b.scores.rmse;
     }
     print_row(r);
     std::printf("%-26s %-22s %+8.2f RMSE vs all groups\n", "", "", r.scores.rmse - full);

@@ -1,6 +1,7 @@
 // `officina pdm ...`: predictive maintenance from the command line.
-//   pdm train --data TRAIN.txt [--format cmapss|csv] [--columns MAPPING] [--model gbt|ensemble]
-//             [--rul-cap 125] [--seed S] [--members 5] [--threads T] [--drop-features G,..] --out MODEL_DIR
+//   pdm train --data TRAIN.txt [--format cmapss|csv] [--columns MAPPING] [--model gbt|nn|ensemble]
+//             [--rul-cap 125] [--seed S] [--members 5] [--window 30] [--epochs 40] [--threads T]
+//             [--drop-features G,..] --out MODEL_DIR
 //   pdm predict --model MODEL_DIR --data TEST.txt [--json]
 //   pdm evaluate --model MODEL_DIR --data TEST.txt --rul RUL.txt [--json]
 //   pdm anomalies --model MODEL_DIR --data FILE [--json]
@@ -19,6 +20,7 @@
 #include "pdm/metrics.h"
 #include "pdm/rul_model.h"
 #include "pdm/run_reader.h"
+#include "tensor/gemm.h"
 
 namespace officina::cli {
 
@@ -32,6 +34,8 @@ struct PdmArgs {
   double coverage = 0.9;
   uint64_t seed = 1;
   int members = 5;
+  size_t window = 30;
+  int epochs = 40;
   int threads = 0;
   bool json = false;
   // make-dataset
@@ -66,6 +70,8 @@ Result<void> run_train(const PdmArgs& a) {
   o.seed = a.seed;
   o.members = a.members;
   o.coverage = a.coverage;
+  o.window = a.window;
+  o.nn.max_epochs = a.epochs;
   if (!a.drop_features.empty()) {
     std::string_view rest = a.drop_features;
     while (!rest.empty()) {
@@ -75,13 +81,10 @@ Result<void> run_train(const PdmArgs& a) {
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
   }
-  if (family == pdm::RulFamily::kNeural) {
-    // The library owns the message, so it reads the same from every caller.
-    ThreadPool one(1);
-    return std::unexpected(pdm::RulModel::train({}, o, one).error());
-  }
+  if (a.epochs < 1 || a.epochs > 10000) return fail("--epochs must be 1 to 10000");
   OFFICINA_TRY(pdm::RunDataset data, load_data(a));
   ThreadPool pool(a.threads);
+  set_gemm_threads(a.threads);  // the neural model's matrix products
   pdm::RulTrainReport report;
   auto start = std::chrono::steady_clock::now();
   OFFICINA_TRY(pdm::RulModel model, pdm::RulModel::train(data, o, pool, &report));
@@ -96,6 +99,12 @@ Result<void> run_train(const PdmArgs& a) {
     const pdm::GbtTrainInfo& i = report.members[m];
     std::printf("member %zu: %d trees, train RMSE %.2f, validation RMSE %.2f\n", m + 1, i.rounds, i.train_rmse,
                 i.validation_rmse);
+  }
+  if (!report.nets.empty()) std::printf("networks: %zu rows, window %zu cycles\n", report.nn_rows, a.window);
+  for (size_t m = 0; m < report.nets.size(); ++m) {
+    const pdm::SequenceTrainInfo& i = report.nets[m];
+    std::printf("network %zu: %d epochs (best %d), train RMSE %.2f, validation RMSE %.2f\n", m + 1, i.epochs,
+                i.best_epoch, i.train_rmse, i.validation_rmse);
   }
   std::fprintf(stderr, "trained in %.1f s on %d thread(s)\n", seconds, pool.size());
   std::printf("model written to %s\n", a.out.c_str());
@@ -210,10 +219,12 @@ void add_pdm_command(CLI::App& app) {
 
   CLI::App* train = pdm->add_subcommand("train", "Train a RUL model (and the anomaly detector) on run-to-failure data");
   data_options(train, *a);
-  train->add_option("--model", a->model, "gbt or ensemble (nn arrives with the training engine)")->capture_default_str();
+  train->add_option("--model", a->model, "gbt, nn or ensemble")->capture_default_str();
   train->add_option("--rul-cap", a->rul_cap, "cap of the piecewise-linear RUL target (0 = none)")->capture_default_str();
   train->add_option("--seed", a->seed, "seed of every random choice")->capture_default_str();
   train->add_option("--members", a->members, "ensemble members")->capture_default_str();
+  train->add_option("--window", a->window, "cycles the neural model sees (nn, ensemble)")->capture_default_str();
+  train->add_option("--epochs", a->epochs, "most training epochs of the neural model")->capture_default_str();
   train->add_option("--coverage", a->coverage, "prediction interval coverage")->capture_default_str();
   train->add_option("--threads", a->threads, "worker threads (0 = all cores)")->capture_default_str();
   train->add_option("--drop-features", a->drop_features,

@@ -13,13 +13,15 @@
 //     target min(cap, cycles to failure) (cap 0 = none; with a cap, a
 //     piecewise-linear target that is flat while the unit is young);
 //  4. family gbt: one GbtModel, early-stopped on `validation_fraction` of the
-//     training units; family ensemble: `members` models, each leaving out
-//     one fold of the training units for its early stopping and with its own
-//     seed; the prediction is their mean;
+//     training units; family nn: one SequenceNet (a 1D CNN over the last
+//     `window` cycles, trained with AdamW) on its own strided rows (at most
+//     `max_nn_rows`), early-stopped the same way; family ensemble: `members`
+//     GBTs and `members` networks, member m of each family leaving out fold
+//     m of the training units for its early stopping, with its own seed; the
+//     prediction is the mean of the two families' means;
 //  5. ConformalCalibrator on `calibration_points` random truncations of each
 //     calibration unit (at least min(31, length) cycles, as in test sets),
 //     scored against the true (uncapped) RUL.
-// The neural family arrives with the training engine (issue 5).
 //
 // Prediction (predict()) scores each unit at its last cycle; drivers are the
 // sensors that contribute most to its health index there (none when the
@@ -42,14 +44,15 @@
 #include "pdm/health_model.h"
 #include "pdm/preprocessor.h"
 #include "pdm/run_dataset.h"
+#include "pdm/sequence_net.h"
+#include "pdm/sequence_window.h"
 #include "pdm/window_features.h"
 
 namespace officina::pdm {
 
 enum class RulFamily { kGbt, kEnsemble, kNeural };
 
-// "gbt", "ensemble"; "nn" is recognised and answered with an error saying it
-// comes with the training engine.
+// "gbt", "nn", "ensemble".
 Result<RulFamily> parse_rul_family(std::string_view name);
 std::string_view rul_family_name(RulFamily family);
 
@@ -64,8 +67,11 @@ struct RulTrainOptions {
   int calibration_points = 20;
   size_t min_test_cycles = 31;
   size_t max_train_rows = 60000;
+  size_t max_nn_rows = 20000;
+  size_t window = 30;  // cycles the network sees
   uint32_t feature_groups = kAllFeatureGroups;
   GbtOptions gbt;
+  SequenceNetOptions nn;
   PreprocessOptions preprocess;
   HealthOptions health;
 };
@@ -73,6 +79,8 @@ struct RulTrainOptions {
 struct RulTrainReport {
   size_t train_units = 0, calibration_units = 0, rows = 0, features = 0;
   std::vector<GbtTrainInfo> members;
+  std::vector<SequenceTrainInfo> nets;
+  size_t nn_rows = 0;
   std::vector<std::string> dropped_sensors;
   int regimes = 1;
 };
@@ -87,7 +95,7 @@ struct UnitPrediction {
 
 class RulModel {
  public:
-  // Fails on the neural family, on a dataset with fewer than 3 units
+  // Fails on a dataset with fewer than 3 units
   // (train, validate, calibrate), or when preprocessing finds no usable sensor.
   static Result<RulModel> train(const RunDataset& data, const RulTrainOptions& options, ThreadPool& pool,
                                 RulTrainReport* report = nullptr);
@@ -114,10 +122,13 @@ class RulModel {
   // Health signals of one unit (normalised, smoothed, health index, settings).
   UnitSignals signals(const RunDataset& data, const Unit& unit) const;
 
-  static constexpr int kFormatVersion = 1;
+  // 2: the neural family; ensembles hold trees and networks.
+  static constexpr int kFormatVersion = 2;
 
  private:
-  double predict_row(const double* features) const;
+  // The model's RUL at cycle index t of a unit (features is scratch of
+  // the feature count).
+  double predict_at(const WindowFeatures& wf, const UnitSignals& sig, size_t t, std::vector<double>& features) const;
 
   RulFamily family_ = RulFamily::kGbt;
   double rul_cap_ = 0;
@@ -128,6 +139,8 @@ class RulModel {
   std::vector<std::string> feature_names_;
   std::vector<std::string> setting_names_;
   std::vector<GbtModel> members_;
+  SequenceWindow sequence_;
+  std::vector<SequenceNet> nets_;
   ConformalCalibrator conformal_;
 };
 

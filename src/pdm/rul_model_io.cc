@@ -28,7 +28,7 @@ Result<RulFamily> parse_rul_family(std::string_view name) {
   if (name == "gbt") return RulFamily::kGbt;
   if (name == "ensemble") return RulFamily::kEnsemble;
   if (name == "nn") return RulFamily::kNeural;
-  return fail("unknown model family '{}': use gbt or ensemble (nn arrives with the training engine)", name);
+  return fail("unknown model family '{}': use gbt, nn or ensemble", name);
 }
 
 std::string_view rul_family_name(RulFamily family) {
@@ -50,6 +50,12 @@ Result<void> RulModel::save(const std::string& dir) const {
                 {"health", health_.to_json()},
                 {"members", std::move(members)},
                 {"conformal", conformal_.to_json()}};
+  if (!nets_.empty()) {
+    Json nets = Json::array();
+    for (const SequenceNet& n : nets_) nets.push_back(n.to_json());
+    model["sequence"] = sequence_.to_json();
+    model["nets"] = std::move(nets);
+  }
   size_t trees = 0;
   for (const GbtModel& m : members_) trees += m.trees();
   Json manifest = {{"format", kFormat},
@@ -66,6 +72,7 @@ Result<void> RulModel::save(const std::string& dir) const {
                    {"features", feature_names_},
                    {"members", members_.size()},
                    {"trees", trees},
+                   {"nets", nets_.size()},
                    {"coverage", conformal_.coverage()},
                    {"files", {"model.json"}}};
   // model.json first: a manifest never points at a model that is not there.
@@ -113,13 +120,38 @@ Result<RulModel> RulModel::load(const std::string& dir) {
   }
   WindowFeatures wf(m.preprocess_.kept_names(), m.setting_names_, m.feature_groups_);
   if (wf.names() != m.feature_names_) return fail("{}: the feature list does not match the model", manifest_path);
-  if (!model["members"].is_array() || model["members"].empty()) return fail("{}: no members", model_path);
+  if (!model["members"].is_array()) return fail("{}: field 'members' is not a list", model_path);
   for (size_t i = 0; i < model["members"].size(); ++i) {
     OFFICINA_TRY(GbtModel g, GbtModel::from_json(model["members"][i], model_path + ": members[" + std::to_string(i) + "]"));
     if (g.features() != wf.count()) {
       return fail("{}: members[{}] expects {} features, the model has {}", model_path, i, g.features(), wf.count());
     }
     m.members_.push_back(std::move(g));
+  }
+  if (model.contains("nets")) {
+    if (!model["nets"].is_array() || !model.contains("sequence")) {
+      return fail("{}: 'nets' must be a list, with 'sequence' beside it", model_path);
+    }
+    OFFICINA_TRY(m.sequence_, SequenceWindow::from_json(model["sequence"], model_path));
+    if (m.sequence_.sensors() != m.preprocess_.kept_count() || m.sequence_.settings() != m.setting_names_.size()) {
+      return fail("{}: the sequence input does not match the sensors and settings of the model", model_path);
+    }
+    for (size_t i = 0; i < model["nets"].size(); ++i) {
+      OFFICINA_TRY(SequenceNet n, SequenceNet::from_json(model["nets"][i], model_path + ": nets[" + std::to_string(i) + "]"));
+      if (n.window() != m.sequence_.window() || n.channels() != m.sequence_.channels() ||
+          n.scalars() != m.sequence_.scalars()) {
+        return fail("{}: nets[{}] does not take the model's sequence input", model_path, i);
+      }
+      m.nets_.push_back(std::move(n));
+    }
+  }
+  // Version 1 ensembles (before the neural family) are trees only.
+  const bool want_gbt = m.family_ != RulFamily::kNeural;
+  const bool want_nn = m.family_ == RulFamily::kNeural || (m.family_ == RulFamily::kEnsemble && version >= 2);
+  if (want_gbt == m.members_.empty() || want_nn == m.nets_.empty()) {
+    return fail("{}: a '{}' model needs {}", model_path, rul_family_name(m.family_),
+                m.family_ == RulFamily::kGbt ? "trees and no networks"
+                : m.family_ == RulFamily::kNeural ? "networks and no trees" : "both trees and networks");
   }
   return m;
 }

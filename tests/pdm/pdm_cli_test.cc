@@ -84,10 +84,43 @@ TEST_F(PdmCli, TrainPredictEvaluateAnomalies) {
   }
 }
 
+TEST_F(PdmCli, NeuralModelTrainsPredictsAndEvaluates) {
+  auto train = run_officina("pdm train --data " + p("train.txt") + " --model nn --epochs 10 --window 20 --seed 2 --out " +
+                            p("nn"));
+  ASSERT_EQ(train.code, 0) << train.err;
+  EXPECT_NE(train.out.find("network 1: "), std::string::npos) << train.out;
+  EXPECT_NE(train.out.find("window 20 cycles"), std::string::npos) << train.out;
+  auto manifest = read_json_file(dir_.path("nn/manifest.json"));
+  ASSERT_TRUE(manifest);
+  EXPECT_EQ((*manifest)["family"], "nn");
+  EXPECT_EQ((*manifest)["nets"], 1);
+  EXPECT_EQ((*manifest)["trees"], 0);
+  auto predict = run_officina("pdm predict --model " + p("nn") + " --data " + p("test.txt") + " --json");
+  ASSERT_EQ(predict.code, 0) << predict.err;
+  auto json = parse_json(predict.out, "predict output");
+  ASSERT_TRUE(json && json->size() == 12u);
+  for (const Json& u : *json) {
+    EXPECT_GE(u["rul"].get<double>(), 0.0);
+    EXPECT_LE(u["lo"].get<double>(), u["rul"].get<double>());
+  }
+  auto eval = run_officina("pdm evaluate --model " + p("nn") + " --data " + p("test.txt") + " --rul " + p("RUL.txt") +
+                           " --json");
+  ASSERT_EQ(eval.code, 0) << eval.err;
+  auto scores = parse_json(eval.out, "evaluate output");
+  ASSERT_TRUE(scores) << eval.out;
+  EXPECT_GT((*scores)["rmse"].get<double>(), 0.0);
+}
+
 TEST_F(PdmCli, ClearErrors) {
-  auto nn = run_officina("pdm train --data " + p("train.txt") + " --model nn --out " + p("nn"));
+  auto nn = run_officina("pdm train --data " + p("train.txt") + " --model nn --window 4 --out " + p("nn"));
   EXPECT_EQ(nn.code, 1);
-  EXPECT_NE(nn.err.find("arrives with officina's training engine (issue 5)"), std::string::npos) << nn.err;
+  EXPECT_NE(nn.err.find("must be at least 9 cycles"), std::string::npos) << nn.err;
+  auto epochs = run_officina("pdm train --data " + p("train.txt") + " --model nn --epochs 0 --out " + p("nn"));
+  EXPECT_EQ(epochs.code, 1);
+  EXPECT_NE(epochs.err.find("--epochs must be 1 to 10000"), std::string::npos) << epochs.err;
+  auto family = run_officina("pdm train --data " + p("train.txt") + " --model lstm --out " + p("nn"));
+  EXPECT_EQ(family.code, 1);
+  EXPECT_NE(family.err.find("use gbt, nn or ensemble"), std::string::npos) << family.err;
 
   write(dir_.path("ragged.txt"), "1 1 0 0 100 1 2\n1 2 0 0 100 1\n");
   auto ragged = run_officina("pdm train --data " + p("ragged.txt") + " --out " + p("m"));

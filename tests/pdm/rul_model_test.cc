@@ -58,6 +58,73 @@ TEST(RulModel, LearnsSyntheticDegradationDropsConstantSensorsAndCalibrates) {
   EXPECT_NEAR(s.model.coverage, 0.9, 0.06);
 }
 
+TEST(RulModel, NeuralModelLearnsSyntheticDegradationAndCalibrates) {
+  FleetOptions fo;
+  fo.units = 120;
+  RunDataset train = make_fleet(fo);
+  fo.seed = 2;
+  fo.units = 300;
+  RunDataset test = make_fleet(fo);
+  std::vector<double> truth = truncate_fleet(test, 3);
+  ThreadPool pool(2);
+  RulTrainOptions o;
+  o.family = RulFamily::kNeural;
+  o.rul_cap = 0;  // the truth is uncapped
+  o.max_nn_rows = 8000;
+  o.nn.max_epochs = 20;
+  RulTrainReport report;
+  auto model = RulModel::train(train, o, pool, &report);
+  ASSERT_TRUE(model) << model.error().message;
+  EXPECT_TRUE(report.members.empty());
+  ASSERT_EQ(report.nets.size(), 1u);
+  EXPECT_GE(report.nets[0].best_epoch, 1);
+  EXPECT_GT(report.nn_rows, 4000u);
+
+  Scored s = evaluate(*model, test, truth, mean_of(truth));
+  EXPECT_LT(s.model.rmse, 0.6 * s.constant_rmse) << s.model.rmse << " vs " << s.constant_rmse;
+  EXPECT_NEAR(s.model.coverage, 0.9, 0.06);
+
+  officina::test::TempDir dir;
+  ASSERT_TRUE(model->save(dir.path("nn")));
+  auto back = RulModel::load(dir.path("nn"));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->family(), RulFamily::kNeural);
+  auto a = model->predict(test), b = back->predict(test);
+  ASSERT_TRUE(a && b);
+  for (size_t i = 0; i < a->size(); ++i) EXPECT_EQ((*a)[i].rul, (*b)[i].rul);
+}
+
+TEST(RulModel, ReadsVersionOneEnsemblesAndRefusesMismatchedFamilies) {
+  FleetOptions fo;
+  fo.units = 12;
+  RunDataset data = make_fleet(fo);
+  ThreadPool pool(1);
+  auto gbt = RulModel::train(data, {}, pool);
+  ASSERT_TRUE(gbt) << gbt.error().message;
+  officina::test::TempDir dir;
+  ASSERT_TRUE(gbt->save(dir.path("m")));
+  const std::string manifest_path = dir.path("m") + "/manifest.json";
+  auto manifest = read_json_file(manifest_path);
+  ASSERT_TRUE(manifest);
+  // A version 1 ensemble held trees only: still read.
+  (*manifest)["family"] = "ensemble";
+  (*manifest)["version"] = 1;
+  officina::test::write_file(manifest_path, manifest->dump());
+  auto v1 = RulModel::load(dir.path("m"));
+  ASSERT_TRUE(v1) << v1.error().message;
+  EXPECT_EQ(v1->family(), RulFamily::kEnsemble);
+  EXPECT_TRUE(v1->predict(data));
+  // A version 2 ensemble without networks, or a neural model without them: refused.
+  for (const char* family : {"ensemble", "nn"}) {
+    (*manifest)["family"] = family;
+    (*manifest)["version"] = 2;
+    officina::test::write_file(manifest_path, manifest->dump());
+    auto bad = RulModel::load(dir.path("m"));
+    ASSERT_FALSE(bad) << family;
+    EXPECT_NE(bad.error().message.find("model needs"), std::string::npos) << bad.error().message;
+  }
+}
+
 TEST(RulModel, FindsSixOperatingRegimes) {
   FleetOptions fo;
   fo.units = 120;
@@ -88,10 +155,13 @@ TEST(RulModel, EnsembleSavesAndLoadsToIdenticalPredictions) {
   RulTrainOptions o;
   o.family = RulFamily::kEnsemble;
   o.members = 3;
+  o.max_nn_rows = 3000;
+  o.nn.max_epochs = 8;
   RulTrainReport report;
   auto model = RulModel::train(train, o, pool, &report);
   ASSERT_TRUE(model) << model.error().message;
   EXPECT_EQ(report.members.size(), 3u);
+  EXPECT_EQ(report.nets.size(), 3u);
   officina::test::TempDir dir;
   ASSERT_TRUE(model->save(dir.path("model")));
   auto back = RulModel::load(dir.path("model"));
@@ -118,6 +188,8 @@ TEST(RulModel, SameSeedSameModel) {
   RulTrainOptions o;
   o.family = RulFamily::kEnsemble;
   o.members = 3;
+  o.max_nn_rows = 2000;
+  o.nn.max_epochs = 5;
   auto a = RulModel::train(train, o, one), b = RulModel::train(train, o, two);
   ASSERT_TRUE(a && b);
   auto pa = a->predict(train), pb = b->predict(train);
@@ -128,9 +200,15 @@ TEST(RulModel, ClearErrors) {
   ThreadPool pool(1);
   RulTrainOptions o;
   o.family = RulFamily::kNeural;
+  o.feature_groups = feature_group_bit(FeatureGroup::kCycle);
   auto nn = RulModel::train(make_fleet({}), o, pool);
   ASSERT_FALSE(nn);
-  EXPECT_NE(nn.error().message.find("training engine (issue 5)"), std::string::npos);
+  EXPECT_NE(nn.error().message.find("the neural model needs a sequence"), std::string::npos) << nn.error().message;
+  o.feature_groups = kAllFeatureGroups;
+  o.window = 4;
+  auto short_window = RulModel::train(make_fleet({}), o, pool);
+  ASSERT_FALSE(short_window);
+  EXPECT_NE(short_window.error().message.find("at least 9 cycles"), std::string::npos) << short_window.error().message;
 
   FleetOptions tiny;
   tiny.units = 2;
