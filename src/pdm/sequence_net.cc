@@ -13,6 +13,23 @@
 
 namespace officina::pdm {
 
+namespace {
+
+// C[m, n] += A[m, k] · B[k, n], all row-major and packed: the forward pass of
+// predict(), which may run on many threads at once (the shared GEMM may not).
+void matmul_add(size_t m, size_t n, size_t k, const float* a, const float* b, float* c) {
+  for (size_t i = 0; i < m; ++i) {
+    float* row = c + i * n;
+    for (size_t p = 0; p < k; ++p) {
+      const float av = a[i * k + p];
+      const float* brow = b + p * n;
+      for (size_t j = 0; j < n; ++j) row[j] += av * brow[j];
+    }
+  }
+}
+
+}  // namespace
+
 struct SequenceNet::Workspace {
   std::vector<float> cols1, h1, cols2, h2, pool, d, out;
   std::vector<float> dout, dd, dpool, dh2, dcols2, dh1;
@@ -64,7 +81,15 @@ SequenceNet SequenceNet::initial(size_t window, size_t channels, size_t scalars,
   return net;
 }
 
-void SequenceNet::forward(const float* x, const float* s, size_t n, Workspace& ws) const {
+void SequenceNet::forward(const float* x, const float* s, size_t n, Workspace& ws, bool shared_gemm) const {
+  auto product = [&](size_t m, size_t cols, size_t k, const float* a, const float* b, float* c) {
+    if (shared_gemm) {
+      gemm_f32(Transpose::No, Transpose::No, static_cast<int64_t>(m), static_cast<int64_t>(cols), static_cast<int64_t>(k),
+               1.0f, a, static_cast<int64_t>(k), b, static_cast<int64_t>(cols), 1.0f, c, static_cast<int64_t>(cols));
+    } else {
+      matmul_add(m, cols, k, a, b, c);
+    }
+  };
   const Layout l = layout();
   const float* p = params_.data();
   const size_t c = channels_, k = kernel_, f = filters_, L1 = l1(), L2 = l2(), P = pooled(), H = hidden_;
@@ -81,18 +106,14 @@ void SequenceNet::forward(const float* x, const float* s, size_t n, Workspace& w
     for (size_t t = 0; t < L1; ++t) std::memcpy(&ws.cols1[(b * L1 + t) * kc], x + (b * window_ + t) * c, kc * sizeof(float));
   }
   for (size_t r = 0; r < n * L1; ++r) std::memcpy(&ws.h1[r * f], p + l.b1, f * sizeof(float));
-  gemm_f32(Transpose::No, Transpose::No, static_cast<int64_t>(n * L1), static_cast<int64_t>(f), static_cast<int64_t>(kc),
-           1.0f, ws.cols1.data(), static_cast<int64_t>(kc), p + l.w1, static_cast<int64_t>(f), 1.0f, ws.h1.data(),
-           static_cast<int64_t>(f));
+  product(n * L1, f, kc, ws.cols1.data(), p + l.w1, ws.h1.data());
   for (float& v : ws.h1) v = std::max(v, 0.0f);
   // conv2 over conv1's maps.
   for (size_t b = 0; b < n; ++b) {
     for (size_t t = 0; t < L2; ++t) std::memcpy(&ws.cols2[(b * L2 + t) * kf], &ws.h1[(b * L1 + t) * f], kf * sizeof(float));
   }
   for (size_t r = 0; r < n * L2; ++r) std::memcpy(&ws.h2[r * f], p + l.b2, f * sizeof(float));
-  gemm_f32(Transpose::No, Transpose::No, static_cast<int64_t>(n * L2), static_cast<int64_t>(f), static_cast<int64_t>(kf),
-           1.0f, ws.cols2.data(), static_cast<int64_t>(kf), p + l.w2, static_cast<int64_t>(f), 1.0f, ws.h2.data(),
-           static_cast<int64_t>(f));
+  product(n * L2, f, kf, ws.cols2.data(), p + l.w2, ws.h2.data());
   for (float& v : ws.h2) v = std::max(v, 0.0f);
   // Pool: mean over time, the last step, the scalars.
   for (size_t b = 0; b < n; ++b) {
@@ -107,9 +128,7 @@ void SequenceNet::forward(const float* x, const float* s, size_t n, Workspace& w
     for (size_t j = 0; j < scalars_; ++j) out[2 * f + j] = s[b * scalars_ + j];
   }
   for (size_t b = 0; b < n; ++b) std::memcpy(&ws.d[b * H], p + l.b3, H * sizeof(float));
-  gemm_f32(Transpose::No, Transpose::No, static_cast<int64_t>(n), static_cast<int64_t>(H), static_cast<int64_t>(P), 1.0f,
-           ws.pool.data(), static_cast<int64_t>(P), p + l.w3, static_cast<int64_t>(H), 1.0f, ws.d.data(),
-           static_cast<int64_t>(H));
+  product(n, H, P, ws.pool.data(), p + l.w3, ws.d.data());
   for (float& v : ws.d) v = std::max(v, 0.0f);
   for (size_t b = 0; b < n; ++b) {
     float sum = p[l.b4];
@@ -191,7 +210,7 @@ void SequenceNet::backward(size_t n, Workspace& ws, float* grad) const {
 double SequenceNet::loss_and_gradient(const float* x, const float* s, const double* y, const double* w, size_t n,
                                       std::vector<float>& grad) const {
   Workspace ws;
-  forward(x, s, n, ws);
+  forward(x, s, n, ws, true);
   double wsum = 0, loss = 0;
   for (size_t b = 0; b < n; ++b) wsum += w[b];
   if (!(wsum > 0)) wsum = 1;
@@ -208,12 +227,16 @@ double SequenceNet::loss_and_gradient(const float* x, const float* s, const doub
 }
 
 std::vector<double> SequenceNet::predict(const float* x, const float* s, size_t n) const {
+  return run(x, s, n, false);
+}
+
+std::vector<double> SequenceNet::run(const float* x, const float* s, size_t n, bool shared_gemm) const {
   std::vector<double> out(n);
   Workspace ws;
   constexpr size_t kChunk = 512;
   for (size_t at = 0; at < n; at += kChunk) {
     const size_t m = std::min(kChunk, n - at);
-    forward(x + at * window_ * channels_, s + at * scalars_, m, ws);
+    forward(x + at * window_ * channels_, s + at * scalars_, m, ws, shared_gemm);
     for (size_t b = 0; b < m; ++b) out[at + b] = static_cast<double>(ws.out[b]) * y_scale_ + y_shift_;
   }
   return out;
@@ -314,7 +337,7 @@ Result<SequenceNet> SequenceNet::train(const SequenceRows& data, const std::vect
       best_epoch = epoch;
       continue;
     }
-    const double rmse = weighted_rmse(net.predict(vx.data(), vs.data(), validation.size()), data, validation);
+    const double rmse = weighted_rmse(net.run(vx.data(), vs.data(), validation.size(), true), data, validation);
     if (rmse < best_rmse) {
       best_rmse = rmse;
       best = net.params_;
@@ -331,7 +354,7 @@ Result<SequenceNet> SequenceNet::train(const SequenceRows& data, const std::vect
     std::vector<float> tx, ts;
     std::vector<double> ty, tw;
     gather(data, train, tx, ts, ty, tw);
-    info->train_rmse = weighted_rmse(net.predict(tx.data(), ts.data(), train.size()), data, train);
+    info->train_rmse = weighted_rmse(net.run(tx.data(), ts.data(), train.size(), true), data, train);
     info->validation_rmse = validation.empty() ? 0.0 : best_rmse;
   }
   return net;

@@ -18,8 +18,9 @@
 // improvement). The same data, options and seed give the same network on
 // any thread count (the GEMM never splits its inner dimension).
 //
-// Thread-safety: predict() is const and keeps no state, but it calls the
-// shared GEMM, which may run on one thread at a time.
+// Thread-safety: predict() is const, keeps no state and uses its own loops,
+// so it is safe to call concurrently (the twin's replications do); train()
+// and loss_and_gradient() use the shared GEMM, one thread at a time.
 #pragma once
 
 #include <cstddef>
@@ -97,8 +98,10 @@ class SequenceNet {
   size_t l1() const { return window_ - kernel_ + 1; }
   size_t l2() const { return window_ - 2 * kernel_ + 2; }
   size_t pooled() const { return 2 * filters_ + scalars_; }
-  // Forward over n rows into ws; returns the raw outputs in ws.out.
-  void forward(const float* x, const float* s, size_t n, Workspace& ws) const;
+  // Forward over n rows into ws; the raw outputs are in ws.out. With
+  // shared_gemm the products run on OpenBLAS (training), else on plain loops.
+  void forward(const float* x, const float* s, size_t n, Workspace& ws, bool shared_gemm) const;
+  std::vector<double> run(const float* x, const float* s, size_t n, bool shared_gemm) const;
   // Backward from d(loss)/d(out) in ws.dout; writes the gradient into grad.
   void backward(size_t n, Workspace& ws, float* grad) const;
 

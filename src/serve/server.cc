@@ -13,6 +13,7 @@
 
 #include "model/model_chat_template.h"
 #include "serve/api_error.h"
+#include "serve/client_connection.h"
 #include "serve/metrics.h"
 #include "serve/openai_request.h"
 #include "serve/openai_response.h"
@@ -280,9 +281,20 @@ void Server::Impl::completions(const httplib::Request& req, httplib::Response& r
     int done = 0;
     std::string failure;
     ChoiceCollector collector{metrics, started};
+    // A client that gives up cancels its choices (checked between events).
+    const auto connection = ClientConnection::find(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
     std::unique_lock lock(exchange->mutex);
+    auto next_check = Clock::now() + std::chrono::milliseconds(100);
     while (done < submitted) {
-      exchange->cv.wait(lock, [&] { return !exchange->events.empty(); });
+      exchange->cv.wait_until(lock, next_check, [&] { return !exchange->events.empty(); });
+      if (Clock::now() >= next_check) {
+        next_check = Clock::now() + std::chrono::milliseconds(100);
+        if (connection && connection->closed()) {
+          exchange->cancel->store(true);
+          res.status = 499;  // nginx's "client closed request", for the metrics; nobody reads it
+          return;
+        }
+      }
       while (!exchange->events.empty()) {
         auto [i, e] = std::move(exchange->events.front());
         exchange->events.pop_front();

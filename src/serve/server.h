@@ -8,8 +8,8 @@
 // Every route but /health needs "Authorization: Bearer KEY". Errors are
 // OpenAI-shaped (api_error.h). Bodies over max_body get 413, a full queue
 // 429, a client that stops sending its request is dropped after
-// read_timeout seconds, a streaming client that goes away cancels its
-// sequences.
+// read_timeout seconds, a client that goes away cancels its sequences
+// (a stream on its next write, a non-streamed request within 0.1 s).
 // Thread-safety: start() once; stop() from any thread (a signal handler's
 // thread included, not the handler itself).
 #pragma once

@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { Server, collect_chat_stream, load_openai_or_skip, make_fixtures, remove_dir } from "./serve_util.mjs";
+import { Server, collect_chat_stream, load_openai_or_skip, make_fixtures, metric_sum, remove_dir, sleep } from "./serve_util.mjs";
 
 const sdk = load_openai_or_skip();
 const OpenAI = sdk.default ?? sdk.OpenAI;
@@ -89,4 +89,56 @@ test("non-streamed requests mixed with streamed ones give the same texts", async
     return { text: r.choices[0].message.content, finish_reason: r.choices[0].finish_reason };
   }));
   assert.deepEqual(together, alone);
+});
+
+// A client that gives up frees its sequence slot at once, streamed or not:
+// the server counts the request as 499 (client closed request) and stops
+// generating long before max_tokens.
+async function wait_idle(timeout_ms) {
+  const deadline = Date.now() + timeout_ms;
+  for (;;) {
+    const m = await server.metrics();
+    if (metric_sum(m, "officina_active_sequences") === 0) return m;
+    if (Date.now() > deadline) throw new Error("sequences still active after the clients left");
+    await sleep(50);
+  }
+}
+
+test("a client that disconnects cancels its generation, streamed or not", async () => {
+  const long = { model: "a1", messages: [{ role: "user", content: kPrompts[2] }], max_tokens: 1500, temperature: 0 };
+  const chat_499 = (m) => metric_sum(m, "officina_requests_total", { endpoint: "/v1/chat/completions", status: "499" });
+  const before = await server.metrics();
+  const generated_before = metric_sum(before, "officina_generated_tokens_total");
+
+  // Not streamed: the SDK aborts the HTTP request while the reply is generated.
+  const controller = new AbortController();
+  const pending = client.chat.completions.create({ ...long, stream: false }, { signal: controller.signal });
+  await sleep(300);
+  const aborted_at = Date.now();
+  controller.abort();
+  await assert.rejects(pending, (e) => e.name === "APIUserAbortError" || /abort/i.test(e.message));
+  let m = await wait_idle(3000);
+  assert.ok(Date.now() - aborted_at < 3000);
+  assert.equal(chat_499(m) - chat_499(before), 1, "the abandoned request counts as 499");
+
+  // Streamed: read a few chunks, then leave.
+  const streamed = new AbortController();
+  const stream = await client.chat.completions.create({ ...long, stream: true }, { signal: streamed.signal });
+  let chunks = 0;
+  try {
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta?.content && ++chunks === 3) streamed.abort();
+    }
+  } catch (e) {
+    assert.ok(e.name === "APIUserAbortError" || /abort/i.test(e.message), e.message);
+  }
+  assert.equal(chunks, 3);
+  m = await wait_idle(3000);
+  assert.equal(chat_499(m) - chat_499(before), 2, "the abandoned stream counts as 499");
+  // Neither ran to max_tokens (cancelled sequences count no tokens).
+  assert.ok(metric_sum(m, "officina_generated_tokens_total") - generated_before < 1500);
+
+  // And the server goes on serving.
+  const after_r = await client.chat.completions.create({ ...request(0), stream: false });
+  assert.ok(after_r.choices[0].message.content.length > 0);
 });
