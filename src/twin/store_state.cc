@@ -219,6 +219,12 @@ Result<PlantStoreState> read_store_state(const Plant& plant, const TimeseriesSto
   return out;
 }
 
+Result<PlantStoreState> read_store_state(const Plant& plant, const std::string& store_path,
+                                         const StoreStateOptions& options) {
+  OFFICINA_TRY(TimeseriesStore store, TimeseriesStore::open_existing(store_path));
+  return read_store_state(plant, store, options);
+}
+
 void apply_store_state(Plant& plant, const PlantStoreState& state) {
   for (const MachineStoreState& ms : state.machines) {
     if (ms.line < 0 || static_cast<size_t>(ms.line) >= plant.lines.size()) continue;

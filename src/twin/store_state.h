@@ -80,6 +80,10 @@ struct PlantStoreState {
 
 Result<PlantStoreState> read_store_state(const Plant& plant, const TimeseriesStore& store,
                                          const StoreStateOptions& options = {});
+// Opens an existing store (TimeseriesStore::open_existing: a missing file is
+// "PATH: no telemetry store ...") and reads the plant's state from it.
+Result<PlantStoreState> read_store_state(const Plant& plant, const std::string& store_path,
+                                         const StoreStateOptions& options = {});
 
 // Sets each estimated wear state as the degradation's `initial`, so every
 // replication starts from it. Machines and states not estimated keep theirs.
