@@ -3,7 +3,7 @@
 // (the demo plant, 82 simulated hours) is printed and written to the JSON,
 // equal to what the library reads; a store with a worn oven makes its
 // condition maintenance come within the first day, which as-new machines
-// never need; and bad stores (missing, empty, another plant's) fail with a
+// never need; `twin plan --from-store` forecasts the worn oven to fail; and bad stores (missing, empty, another plant's) fail with a
 // clear message and exit code 1.
 #include <string>
 #include <vector>
@@ -110,6 +110,40 @@ TEST(FromStoreCli, AWornOvenIsMaintainedWithinTheFirstDay) {
   const double after = machine_kpis(resumed["baseline"], "forno-verniciatura")["preventive_actions"]["mean"].get<double>();
   EXPECT_EQ(before, 0);  // as new, the oven is far from its threshold after a day
   EXPECT_GE(after, 1);   // from the store, every replication maintains it
+}
+
+TEST(FromStoreCli, PlanForecastsFromTheWornState) {
+  test::TempDir dir;
+  const std::string db = dir.path("worn.db");
+  {
+    TimeseriesStore store = open_store(db);
+    std::vector<Reading> readings;
+    for (int i = 0; i < 10; ++i) {
+      readings.push_back(Reading{"Imballaggi_Emiliani_-_linea_telai", "telai", "forno-verniciatura", "vibrazione_rms",
+                                 test_support::kAnchor + 600 * i, 4.5, "mm/s"});
+    }
+    ASSERT_TRUE(store.write(readings, {}));
+  }
+  const std::string common = "twin plan " + q(demo_plant()) + " --horizon 2d -n 2 --pilot 2 --paths 200 --seed 1 --json ";
+  test::Outcome as_new = test::run_officina(common + q(dir.path("new.json")));
+  ASSERT_EQ(as_new.code, 0) << as_new.err;
+  test::Outcome worn = test::run_officina(common + q(dir.path("worn.json")) + " --from-store " + q(db));
+  ASSERT_EQ(worn.code, 0) << worn.err;
+  EXPECT_NE(worn.out.find("State read from"), std::string::npos) << worn.out;
+  auto p_fail = [](const Json& plan) {
+    for (const Json& m : plan["machines"]) {
+      if (m["name"] == "forno-verniciatura") return m["failure_probability"].get<double>();
+    }
+    ADD_FAILURE() << "no oven in the plan";
+    return 0.0;
+  };
+  Json fresh = read_json(dir.path("new.json")), resumed = read_json(dir.path("worn.json"));
+  EXPECT_TRUE(resumed.contains("from_store"));
+  // Run to failure over 32 planned hours: a new bearing (0.028 of wear an
+  // hour at most) cannot wear out, one at 0.68 does; only the burner's
+  // random faults (MTBF 300 h) remain for the new one.
+  EXPECT_LT(p_fail(fresh), 0.3);
+  EXPECT_GT(p_fail(resumed), 0.9);
 }
 
 TEST(FromStoreCli, BadStoresFailWithAClearMessage) {
