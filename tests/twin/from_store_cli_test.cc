@@ -3,8 +3,9 @@
 // (the demo plant, 82 simulated hours) is printed and written to the JSON,
 // equal to what the library reads; a store with a worn oven makes its
 // condition maintenance come within the first day, which as-new machines
-// never need; `twin plan --from-store` forecasts the worn oven to fail; and bad stores (missing, empty, another plant's) fail with a
-// clear message and exit code 1.
+// never need; `twin plan --from-store` forecasts the worn oven to fail; and
+// bad stores (missing, empty, another plant's) fail with a clear message and
+// exit code 1.
 #include <string>
 #include <vector>
 
