@@ -18,9 +18,11 @@
 // sensor periods of processing).
 // Names in the store are MQTT topic levels: the plant's names are matched
 // through sanitize_topic_level.
-// Errors: the store's; "STORE: the store holds no telemetry" for an empty
-// one; "STORE: no telemetry for plant 'P'; the store holds: A, B" when no
-// machine of the plant is in it. Thread-safety: as TimeseriesStore (one
+// Errors: the store's; "STORE: the store holds no telemetry (...)" for an
+// empty one; "STORE: no telemetry for any machine of plant 'P' (...); the
+// store holds plant(s): A, B ..." when no machine of the plant is in it.
+// Cost: a few indexed queries per machine and sensor; finding the last
+// renewal scans a machine's status history back to its last stop. Thread-safety: as TimeseriesStore (one
 // store per thread); apply_store_state is pure.
 #pragma once
 
