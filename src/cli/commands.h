@@ -19,6 +19,8 @@ void add_model_command(CLI::App& app);
 void add_twin_command(CLI::App& app);
 // `twin plan`, registered by add_twin_command on its `twin` subcommand.
 void add_twin_plan_command(CLI::App& twin);
+// `twin telemetry`, registered the same way.
+void add_twin_telemetry_command(CLI::App& twin);
 void add_pdm_command(CLI::App& app);
 void add_template_command(CLI::App& app);
 void add_chat_command(CLI::App& app);

@@ -1,12 +1,12 @@
 // `officina twin ...`: the plant digital twin from the command line.
 //   twin validate PLANT.yaml
 //   twin simulate PLANT.yaml [--horizon 30d] [--replications N] [--seed S]
-//                 [--scenario FILE] [--threads T] [--warmup 1d] [--json OUT]
+//                 [--scenario FILE] [--from-store DB] [--threads T] [--warmup 1d] [--json OUT]
 //   twin plan PLANT.yaml [--horizon 14d] [--replications N] [--seed S] [--json OUT]  (twin_plan_command.cc)
 //   twin export-runs PLANT.yaml --out DIR [--horizon 180d] [--replications N] [--seed S]
 //   twin live PLANT.yaml --broker mqtt://127.0.0.1:1883 [--speed 60] [--duration 1h] [--seed S] [--client-id ID]
 //   twin ingest --broker mqtt://127.0.0.1:1883 --store DIR/telemetry.db [--plant NAME] [--retention 30d]
-//   twin telemetry --store DB latest|history|states|counters [...]
+//   twin telemetry --store DB latest|history|states|health|counters [...]  (twin_telemetry_command.cc)
 // Thin: parsing arguments, calling src/twin, printing.
 #include <signal.h>
 #include <unistd.h>
@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -31,6 +32,8 @@
 #include "twin/replication_runner.h"
 #include "twin/run_export.h"
 #include "twin/scenario.h"
+#include "twin/store_state.h"
+#include "twin/store_state_report.h"
 #include "twin/live_runner.h"
 #include "twin/telemetry_ingester.h"
 #include "twin/telemetry_publisher.h"
@@ -61,11 +64,9 @@ struct TwinArgs {
   double speed = 60;
   size_t buffer = 100000;
   std::string store;
-  std::string plant_name, line, machine, sensor;
+  std::string plant_name;
   std::string retention;
-  std::string since, step;
-  double from = 0, to = 0;
-  size_t max_points = 0;
+  std::string from_store;
   bool json_out = false;
 };
 
@@ -127,6 +128,17 @@ int run_simulate(const TwinArgs& a) {
   if (!horizon) return report(horizon.error());
   auto warmup = twin::parse_duration(a.warmup);
   if (!warmup) return report(Error{"--warmup: " + warmup.error().message});
+  // The state read from the store becomes every wear state's `initial`, so
+  // the scenario (a copy of the plant) starts from it too.
+  std::optional<twin::PlantStoreState> from_store;
+  if (!a.from_store.empty()) {
+    auto state = twin::read_store_state(*plant, a.from_store);
+    if (!state) return report(state.error());
+    twin::apply_store_state(*plant, *state);
+    std::fputs(twin::store_state_table(*state).c_str(), stdout);
+    std::fputs("\n", stdout);
+    from_store = std::move(*state);
+  }
   std::unique_ptr<twin::Scenario> scenario;
   if (!a.scenario.empty()) {
     auto s = twin::load_scenario(*plant, a.scenario);
@@ -159,6 +171,7 @@ int run_simulate(const TwinArgs& a) {
                {"events_per_second", base->summary.events_per_second},
                {"replications_per_second", a.replications / std::max(base->elapsed_seconds, 1e-9)},
                {"baseline", twin::summary_json(base->summary)}};
+  if (from_store) json["from_store"] = twin::store_state_json(*from_store);
   if (scenario) {
     o.progress = [](int done, int total) { progress("scenario", done, total); };
     o.simulation.estimator = scenario_estimator.get();
@@ -216,10 +229,6 @@ Result<double> duration_option(const std::string& text, std::string_view name) {
   auto d = twin::parse_duration(text);
   if (!d) return fail("{}: {}", name, d.error().message);
   return *d;
-}
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 int run_live(const TwinArgs& a) {
@@ -343,74 +352,6 @@ int run_ingest(const TwinArgs& a) {
   return 0;
 }
 
-twin::TelemetryFilter filter_of(const TwinArgs& a) {
-  // Stored names are topic levels: sanitize what the user typed the same way.
-  auto level = [](const std::string& s) { return s.empty() ? s : twin::sanitize_topic_level(s); };
-  return twin::TelemetryFilter{level(a.plant_name), level(a.line), level(a.machine)};
-}
-
-void print_json(const Json& json) {
-  std::printf("%s\n", json.dump(2, ' ', false, Json::error_handler_t::replace).c_str());
-}
-
-int run_telemetry_latest(const TwinArgs& a) {
-  auto store = twin::TimeseriesStore::open_existing(a.store);
-  if (!store) return report(store.error());
-  auto rows = store->latest(filter_of(a));
-  if (!rows) return report(rows.error());
-  if (a.json_out) print_json(twin::latest_json(*rows));
-  else std::fputs(twin::latest_table(*rows).c_str(), stdout);
-  return 0;
-}
-
-int run_telemetry_history(const TwinArgs& a) {
-  twin::HistoryQuery q;
-  q.where = filter_of(a);
-  q.sensor = twin::sanitize_topic_level(a.sensor);
-  if (!a.since.empty()) {
-    if (a.from != 0) return report(Error{"history: give --since or --from, not both"});
-    auto since = duration_option(a.since, "--since");
-    if (!since) return report(since.error());
-    q.from = unix_now() - *since;
-  } else if (a.from != 0) {
-    q.from = a.from;
-  }
-  if (a.to != 0) q.to = a.to;
-  if (!a.step.empty()) {
-    auto step = duration_option(a.step, "--step");
-    if (!step) return report(step.error());
-    q.step = *step;
-  }
-  q.max_points = a.max_points;
-  auto store = twin::TimeseriesStore::open_existing(a.store);
-  if (!store) return report(store.error());
-  auto series = store->history(q);
-  if (!series) return report(series.error());
-  if (a.json_out) print_json(twin::history_json(*series, q.where.machine, q.sensor));
-  else std::fputs(twin::history_table(*series, q.where.machine, q.sensor).c_str(), stdout);
-  return 0;
-}
-
-int run_telemetry_states(const TwinArgs& a) {
-  auto store = twin::TimeseriesStore::open_existing(a.store);
-  if (!store) return report(store.error());
-  auto rows = store->current_states(filter_of(a));
-  if (!rows) return report(rows.error());
-  if (a.json_out) print_json(twin::states_json(*rows));
-  else std::fputs(twin::states_table(*rows).c_str(), stdout);
-  return 0;
-}
-
-int run_telemetry_counters(const TwinArgs& a) {
-  auto store = twin::TimeseriesStore::open_existing(a.store);
-  if (!store) return report(store.error());
-  auto counters = store->counters();
-  if (!counters) return report(counters.error());
-  if (a.json_out) print_json(Json(*counters));
-  else std::fputs(twin::counters_table(*counters).c_str(), stdout);
-  return 0;
-}
-
 void add_live_commands(CLI::App* twin, const std::shared_ptr<TwinArgs>& args) {
   CLI::App* live = twin->add_subcommand("live", "Run the plant in (accelerated) real time and publish its telemetry over MQTT");
   live->add_option("plant", args->plant, "plant description (YAML)")->required();
@@ -433,34 +374,6 @@ void add_live_commands(CLI::App* twin, const std::shared_ptr<TwinArgs>& args) {
   ingest->add_flag("--json", args->json_out, "print the counters as JSON on exit");
   ingest->callback([args] { exit_code() = run_ingest(*args); });
 
-  CLI::App* tel = twin->add_subcommand("telemetry", "Query the telemetry store: latest values, history, machine states, counters");
-  tel->add_option("--store", args->store, "the store written by `twin ingest`")->required();
-  tel->add_flag("--json", args->json_out, "print JSON instead of a table");
-  tel->add_option("--plant", args->plant_name, "only this plant");
-  tel->add_option("--line", args->line, "only this line");
-  tel->add_option("--machine", args->machine, "only this machine");
-  tel->fallthrough();
-  tel->require_subcommand(1);
-  CLI::App* latest = tel->add_subcommand("latest", "The newest reading of every sensor");
-  latest->callback([args] { exit_code() = run_telemetry_latest(*args); });
-  CLI::App* history = tel->add_subcommand("history", "The readings of one sensor over a time range");
-  history->add_option("--sensor", args->sensor, "sensor name")->required();
-  history->add_option("--since", args->since, "from this long before now: 1h, 7d");
-  history->add_option("--from", args->from, "from this unix time (seconds)");
-  history->add_option("--to", args->to, "up to this unix time (seconds)");
-  history->add_option("--step", args->step, "downsample: mean/min/max per bucket of this width (5m)");
-  history->add_option("--max-points", args->max_points, "downsample to at most this many points");
-  history->callback([args] {
-    if (args->machine.empty()) {
-      exit_code() = report(Error{"history: --machine is required"});
-      return;
-    }
-    exit_code() = run_telemetry_history(*args);
-  });
-  CLI::App* states = tel->add_subcommand("states", "The current state of every machine");
-  states->callback([args] { exit_code() = run_telemetry_states(*args); });
-  CLI::App* counters = tel->add_subcommand("counters", "Messages accepted, duplicate and rejected by reason, all time");
-  counters->callback([args] { exit_code() = run_telemetry_counters(*args); });
 }
 
 }  // namespace
@@ -481,6 +394,7 @@ void add_twin_command(CLI::App& app) {
   simulate->add_option("--replications,-n", args->replications, "independent replications")->capture_default_str();
   simulate->add_option("--seed", args->seed, "base seed")->capture_default_str();
   simulate->add_option("--scenario", args->scenario, "what-if overrides (YAML); also prints the paired difference");
+  simulate->add_option("--from-store", args->from_store, "start from the wear states read from this telemetry store (`twin ingest`)");
   simulate->add_option("--threads", args->threads, "worker threads (0 = all cores)")->capture_default_str();
   simulate->add_option("--json", args->json, "write KPIs as JSON to this file");
   simulate->callback([args] { exit_code() = run_simulate(*args); });
@@ -495,6 +409,7 @@ void add_twin_command(CLI::App& app) {
 
   add_twin_plan_command(*twin);
   add_live_commands(twin, args);
+  add_twin_telemetry_command(*twin);
 }
 
 }  // namespace officina::cli

@@ -1,6 +1,6 @@
 // `officina twin plan PLANT.yaml --horizon 14d [--window 8h] [--replications N]
 //   [--seed S] [--paths P] [--max-actions K] [--threads T] [--json OUT|-]
-//   [--scenario-out FILE]`:
+//   [--scenario-out FILE] [--from-store DB]`:
 // a maintenance plan by MILP (CBC) from Monte-Carlo failure forecasts,
 // checked by simulation against run-to-failure and the best fixed interval.
 // Thin: parsing arguments, calling src/twin (plan_study.h), printing.
@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/atomic_file.h"
@@ -18,6 +19,8 @@
 #include "twin/plan_study.h"
 #include "twin/plant_parser.h"
 #include "twin/plant_validator.h"
+#include "twin/store_state.h"
+#include "twin/store_state_report.h"
 
 namespace officina::cli {
 
@@ -29,6 +32,7 @@ struct PlanArgs {
   std::string window = "8h";
   std::string json;
   std::string scenario_out;
+  std::string from_store;
   int replications = 30;
   int pilot = 10;
   int paths = 1000;
@@ -62,6 +66,16 @@ Result<void> write_json(const std::string& path, const Json& json) {
 int run_plan(const PlanArgs& a) {
   auto plant = twin::load_plant(a.plant);
   if (!plant) return report(plant.error());
+  // Plans for the machines as they are: the wear read from the store
+  // becomes each wear state's `initial`, where the forecasts start.
+  std::optional<twin::PlantStoreState> from_store;
+  if (!a.from_store.empty()) {
+    auto state = twin::read_store_state(*plant, a.from_store);
+    if (!state) return report(state.error());
+    twin::apply_store_state(*plant, *state);
+    if (a.json != "-") std::fputs((twin::store_state_table(*state) + "\n").c_str(), stdout);
+    from_store = std::move(*state);
+  }
   twin::PlanStudyOptions o;
   auto horizon = duration_arg(a.horizon, "--horizon");
   if (!horizon) return report(horizon.error());
@@ -87,7 +101,9 @@ int run_plan(const PlanArgs& a) {
     std::fputs(twin::comparison_table(*study).c_str(), stdout);
   }
   if (!a.json.empty()) {
-    if (auto w = write_json(a.json, twin::plan_study_json(*plant, *study, o)); !w) return report(w.error());
+    Json json = twin::plan_study_json(*plant, *study, o);
+    if (from_store) json["from_store"] = twin::store_state_json(*from_store);
+    if (auto w = write_json(a.json, json); !w) return report(w.error());
   }
   if (!a.scenario_out.empty()) {
     std::string text = twin::plan_scenario_yaml(*plant, *study, o);
@@ -115,6 +131,7 @@ void add_twin_plan_command(CLI::App& twin) {
   plan->add_option("--threads", args->threads, "worker threads (0 = all cores)")->capture_default_str();
   plan->add_option("--json", args->json, "write the plan and the comparison as JSON to this file ('-': stdout, no tables)");
   plan->add_option("--scenario-out", args->scenario_out, "write the plan as a scenario for `twin simulate --scenario`");
+  plan->add_option("--from-store", args->from_store, "plan from the wear states read from this telemetry store (`twin ingest`)");
   plan->callback([args] { exit_code() = run_plan(*args); });
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "base/mapped_file.h"
 #include "twin/plant_parser.h"
 #include "twin/plant_validator.h"
@@ -47,7 +49,8 @@ Machine* find_machine(YamlReader& r, Plant& plant, const YAML::Node& entry, cons
 
 }  // namespace
 
-Result<Scenario> apply_scenario(const Plant& base, std::string_view yaml_text, std::string_view source_name) {
+Result<Scenario> apply_scenario(const Plant& base, std::string_view yaml_text, std::string_view source_name,
+                                const std::string& model_folder) {
   YamlReader r{std::string(source_name)};
   OFFICINA_TRY(YAML::Node root, r.load(yaml_text));
   Scenario s;
@@ -93,6 +96,11 @@ Result<Scenario> apply_scenario(const Plant& base, std::string_view yaml_text, s
       if (auto v = r.integer(list[i], "capacity", p)) m->capacity = static_cast<int>(std::clamp<int64_t>(*v, -1, 1 << 20));
       if (const YAML::Node mt = list[i]["maintenance"]; mt.IsDefined()) {
         read_maintenance(r, mt, child_path(p, "maintenance"), *m, m->maintenance);
+        // Only a model named here is the scenario's; the base plant's is already resolved.
+        std::string& model = m->maintenance.model;
+        if (mt["model"].IsDefined() && !model.empty() && !model_folder.empty() && std::filesystem::path(model).is_relative()) {
+          model = (std::filesystem::path(model_folder) / model).string();
+        }
       }
     }
   }
@@ -127,7 +135,7 @@ Result<Scenario> apply_scenario(const Plant& base, std::string_view yaml_text, s
 
 Result<Scenario> load_scenario(const Plant& base, const std::string& path) {
   OFFICINA_TRY(std::string text, read_text_file(path, YamlReader::kMaxInputBytes));
-  return apply_scenario(base, text, path);
+  return apply_scenario(base, text, path, std::filesystem::path(path).parent_path().string());
 }
 
 }  // namespace officina::twin

@@ -23,7 +23,12 @@ struct Scenario {
 
 // Errors name the file, line and key path, e.g.
 // "third-shift.yaml:4: machines[0].name: no machine named 'drill' in the plant".
-Result<Scenario> apply_scenario(const Plant& base, std::string_view yaml_text, std::string_view source_name = "scenario");
+// A relative `model` directory in a machine's maintenance override (the
+// predictive policy) is resolved against model_folder, as load_plant resolves
+// the plant's own against the plant file's folder; empty leaves it as written.
+Result<Scenario> apply_scenario(const Plant& base, std::string_view yaml_text, std::string_view source_name = "scenario",
+                                const std::string& model_folder = {});
+// Resolves relative `model` directories against the scenario file's folder.
 Result<Scenario> load_scenario(const Plant& base, const std::string& path);
 
 }  // namespace officina::twin

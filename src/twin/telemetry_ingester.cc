@@ -74,36 +74,39 @@ void TelemetryIngester::ingest(std::string_view topic, std::string_view payload)
     ++pending_rejects_[reason];
     return;
   }
-  const std::string& plant = d.reading ? d.reading->plant : d.state->plant;
+  const std::string& plant = d.reading ? d.reading->plant : d.state ? d.state->plant : d.health->plant;
   if (!options_.plant.empty() && plant != options_.plant) {
     ++counters_.other_plant;
     return;
   }
-  if (readings_.empty() && states_.empty()) batch_started_ = steady_seconds();
-  if (readings_.size() + states_.size() >= options_.max_pending) {
+  const size_t pending = readings_.size() + states_.size() + health_.size();
+  if (pending == 0) batch_started_ = steady_seconds();
+  if (pending >= options_.max_pending) {
     ++counters_.store_error;  // the store has been failing for a long time
     return;
   }
   if (d.reading) readings_.push_back(std::move(*d.reading));
-  else states_.push_back(std::move(*d.state));
+  else if (d.state) states_.push_back(std::move(*d.state));
+  else health_.push_back(std::move(*d.health));
 }
 
 Result<void> TelemetryIngester::flush() {
-  if (readings_.empty() && states_.empty() && pending_rejects_.empty()) return {};
-  auto written = store_.write(readings_, states_, pending_rejects_);
+  if (readings_.empty() && states_.empty() && health_.empty() && pending_rejects_.empty()) return {};
+  auto written = store_.write_batch(StoreBatch{readings_, states_, health_, pending_rejects_});
   if (!written) return std::unexpected(written.error());
   std::lock_guard lock(mutex_);
-  counters_.accepted += written->readings_added + written->states_added;
-  counters_.duplicate += written->readings_duplicate + written->states_duplicate;
+  counters_.accepted += written->readings_added + written->states_added + written->health_added;
+  counters_.duplicate += written->readings_duplicate + written->states_duplicate + written->health_duplicate;
   readings_.clear();
   states_.clear();
+  health_.clear();
   pending_rejects_.clear();
   return {};
 }
 
 void TelemetryIngester::on_tick(MqttClient&) {
   const double now = steady_seconds();
-  const size_t pending = readings_.size() + states_.size();
+  const size_t pending = readings_.size() + states_.size() + health_.size();
   const bool due = pending >= options_.batch_size || (now - batch_started_ >= options_.batch_interval_s);
   if ((pending > 0 || !pending_rejects_.empty()) && due && now >= retry_after_) {
     if (auto ok = flush(); !ok) {

@@ -2,8 +2,8 @@
 // officina/# (or officina/<plant>/#) with QoS 1 in a persistent session
 // (clean_session false, a fixed client id), so the broker keeps what arrives
 // while the ingester is away. Every message is validated (decode_telemetry):
-// rejects are counted per reason and skipped, never fatal. Valid readings and
-// status changes are written in batched transactions (every batch_size
+// rejects are counted per reason and skipped, never fatal. Valid readings,
+// status changes and health estimates are written in batched transactions (every batch_size
 // messages or batch_interval_s); the store's unique keys drop QoS 1
 // redeliveries. Retention deletes history older than retention_s, checked
 // every retention_interval_s.
@@ -38,7 +38,7 @@ struct IngestOptions {
 
 struct IngestCounters {
   uint64_t received = 0;
-  uint64_t accepted = 0;     // stored (readings and status changes)
+  uint64_t accepted = 0;     // stored (readings, status changes and health estimates)
   uint64_t duplicate = 0;    // already stored: a QoS 1 redelivery
   uint64_t other_plant = 0;  // ignored because of IngestOptions::plant
   uint64_t store_error = 0;  // lost: the store kept failing
@@ -79,6 +79,7 @@ class TelemetryIngester : private MqttHandler {
   // Pending batch: I/O thread only.
   std::vector<Reading> readings_;
   std::vector<StateChange> states_;
+  std::vector<HealthUpdate> health_;
   std::map<std::string, uint64_t> pending_rejects_;
   double batch_started_ = 0, next_retention_ = 0, retry_after_ = 0;  // steady seconds
   mutable std::mutex mutex_;

@@ -50,6 +50,8 @@ std::string_view telemetry_reject_name(TelemetryReject reason) {
     case TelemetryReject::kBadTimestamp: return "bad_timestamp";
     case TelemetryReject::kBadUnit: return "bad_unit";
     case TelemetryReject::kBadState: return "bad_state";
+    case TelemetryReject::kMissingHealth: return "missing_health";
+    case TelemetryReject::kBadHealth: return "bad_health";
   }
   return "unknown";
 }
@@ -68,7 +70,7 @@ std::string state_payload(const StateChange& s) {
   return Json{{"ts", s.ts}, {"state", machine_status_name(s.state)}}.dump();
 }
 
-std::string health_topic(const HealthUpdate& h) { return telemetry_topic(h.plant, h.line, h.machine, "health"); }
+std::string health_topic(const HealthUpdate& h) { return telemetry_health_topic(h.plant, h.line, h.machine); }
 
 std::string health_payload(const HealthUpdate& h) {
   return Json{{"ts", h.ts}, {"health_index", h.estimate.health_index}, {"rul", h.estimate.rul},
@@ -82,6 +84,27 @@ DecodedTelemetry decode_telemetry(std::string_view topic, std::string_view paylo
   // No exceptions: invalid JSON (binary garbage, bad UTF-8) comes back discarded.
   Json object = Json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
   if (object.is_discarded() || !object.is_object()) return rejected(TelemetryReject::kMalformedJson);
+
+  if (where->is_health()) {
+    double fields[4];
+    const char* names[4] = {"health_index", "rul", "rul_lo", "rul_hi"};
+    for (int i = 0; i < 4; ++i) {
+      auto it = object.find(names[i]);
+      if (it == object.end() || it->is_null()) return rejected(TelemetryReject::kMissingHealth);
+      if (!it->is_number()) return rejected(TelemetryReject::kBadHealth);
+      fields[i] = it->get<double>();
+      if (!std::isfinite(fields[i]) || fields[i] < 0) return rejected(TelemetryReject::kBadHealth);
+    }
+    // An inverted interval means a broken producer (swapped fields); a point
+    // outside its interval is tolerated (some models do not centre it).
+    if (fields[2] > fields[3]) return rejected(TelemetryReject::kBadHealth);
+    std::optional<double> ts = timestamp(object);
+    if (!ts) return rejected(TelemetryReject::kBadTimestamp);
+    DecodedTelemetry out;
+    out.health = HealthUpdate{std::move(where->plant), std::move(where->line), std::move(where->machine), *ts,
+                              RulEstimate{fields[0], fields[1], fields[2], fields[3]}};
+    return out;
+  }
 
   if (where->is_state()) {
     std::optional<double> ts = timestamp(object);

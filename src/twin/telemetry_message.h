@@ -1,7 +1,11 @@
-// Live telemetry messages: a sensor reading or a machine status change, their
-// JSON payloads, and the validation the ingester applies to whatever arrives.
+// Live telemetry messages: a sensor reading, a machine status change or a
+// health estimate, their JSON payloads, and the validation the ingester
+// applies to whatever arrives.
 //   reading: {"ts": 1718000000.25, "value": 4.61, "unit": "mm/s"}
 //   status:  {"ts": 1718000000.25, "state": "running"}
+//   health:  {"ts": 1718000000.25, "health_index": 1.4, "rul": 103000, "rul_lo": 74000, "rul_hi": 120000}
+//            (RUL in seconds; all four finite and >= 0, rul_lo <= rul_hi; a
+//            point outside [rul_lo, rul_hi] is stored as sent)
 // ts is unix seconds (float). decode_telemetry never throws and never
 // crashes on hostile input (binary garbage, huge payloads, wrong types): it
 // returns the reason the message was rejected, one of a fixed set so that
@@ -74,25 +78,29 @@ std::string health_payload(const HealthUpdate& h);
 // the ingest counters.
 enum class TelemetryReject : uint8_t {
   kOversized,        // payload > kMaxTelemetryPayload
-  kBadTopic,         // not officina/<plant>/<line>/<machine>/<sensor|state>
+  kBadTopic,         // not officina/<plant>/<line>/<machine>/<sensor|state|health>
   kMalformedJson,    // not JSON, not UTF-8, or not an object
   kMissingValue,     // reading without "value"
   kNonNumericValue,  // "value" not a finite number
   kBadTimestamp,     // "ts" missing, not a number, negative or > kMaxTimestamp
   kBadUnit,          // "unit" present but not a string of at most kMaxUnitLength bytes
   kBadState,         // status without a known "state"
+  kMissingHealth,    // health without one of "health_index", "rul", "rul_lo", "rul_hi"
+  kBadHealth,        // one of them not a finite number >= 0, or rul_lo > rul_hi
 };
-inline constexpr size_t kTelemetryRejectCount = 8;
+inline constexpr size_t kTelemetryRejectCount = 10;
 std::string_view telemetry_reject_name(TelemetryReject reason);
 inline constexpr std::array<TelemetryReject, kTelemetryRejectCount> kTelemetryRejects = {
     TelemetryReject::kOversized,       TelemetryReject::kBadTopic,     TelemetryReject::kMalformedJson,
     TelemetryReject::kMissingValue,    TelemetryReject::kNonNumericValue, TelemetryReject::kBadTimestamp,
-    TelemetryReject::kBadUnit,         TelemetryReject::kBadState};
+    TelemetryReject::kBadUnit,         TelemetryReject::kBadState,        TelemetryReject::kMissingHealth,
+    TelemetryReject::kBadHealth};
 
-// Exactly one of reading, state, reject is set.
+// Exactly one of reading, state, health, reject is set.
 struct DecodedTelemetry {
   std::optional<Reading> reading;
   std::optional<StateChange> state;
+  std::optional<HealthUpdate> health;
   std::optional<TelemetryReject> reject;
 };
 

@@ -70,6 +70,28 @@ Json history_json(const HistorySeries& series, const std::string& machine, const
   return {{"machine", machine}, {"sensor", sensor}, {"unit", series.unit}, {"step", series.step}, {"points", std::move(points)}};
 }
 
+std::string health_table(const std::vector<HealthUpdate>& health) {
+  if (health.empty()) return "no health estimates (only machines under `policy: predictive` publish them)\n";
+  std::string out = fmt::format("{:<16} {:<20} {:>8} {:>10} {:>10} {:>10} {}\n", "line", "machine", "health", "RUL h",
+                                "RUL lo h", "RUL hi h", "time (UTC)");
+  for (const HealthUpdate& h : health) {
+    out += fmt::format("{:<16} {:<20} {:>8.3f} {:>10.1f} {:>10.1f} {:>10.1f} {}\n", h.line, h.machine,
+                       h.estimate.health_index, h.estimate.rul / 3600, h.estimate.rul_lo / 3600, h.estimate.rul_hi / 3600,
+                       format_unix_time(h.ts));
+  }
+  return out;
+}
+
+Json health_json(const std::vector<HealthUpdate>& health) {
+  Json out = Json::array();
+  for (const HealthUpdate& h : health) {
+    out.push_back({{"plant", h.plant}, {"line", h.line}, {"machine", h.machine}, {"ts", h.ts},
+                   {"health_index", h.estimate.health_index}, {"rul", h.estimate.rul}, {"rul_lo", h.estimate.rul_lo},
+                   {"rul_hi", h.estimate.rul_hi}});
+  }
+  return out;
+}
+
 std::string states_table(const std::vector<StoredState>& states) {
   if (states.empty()) return "no machine states\n";
   std::string out = fmt::format("{:<16} {:<20} {:<12} {}\n", "line", "machine", "state", "since (UTC)");

@@ -25,6 +25,11 @@ Json history_json(const HistorySeries& series, const std::string& machine, const
 std::string states_table(const std::vector<StoredState>& states);
 Json states_json(const std::vector<StoredState>& states);
 
+// Health estimates (latest per machine, or a history): RUL in hours in the
+// table, in seconds in the JSON.
+std::string health_table(const std::vector<HealthUpdate>& health);
+Json health_json(const std::vector<HealthUpdate>& health);
+
 // The store's persistent counters (TimeseriesStore::counters).
 std::string counters_table(const std::map<std::string, uint64_t>& counters);
 // One ingest session's counters.

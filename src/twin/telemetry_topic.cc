@@ -58,6 +58,7 @@ std::string sanitize_topic_level(std::string_view name) {
   }
   if (out.empty()) out = "_";
   if (out == kStateLevel) out = "state_";
+  if (out == kHealthLevel) out = "health_";
   return out;
 }
 
@@ -70,6 +71,17 @@ std::string telemetry_topic(std::string_view plant, std::string_view line, std::
   }
   topic += '/';
   topic += sensor.empty() ? std::string(kStateLevel) : sanitize_topic_level(sensor);
+  return topic;
+}
+
+std::string telemetry_health_topic(std::string_view plant, std::string_view line, std::string_view machine) {
+  std::string topic(kTopicRoot);
+  for (std::string_view level : {plant, line, machine}) {
+    topic += '/';
+    topic += sanitize_topic_level(level);
+  }
+  topic += '/';
+  topic += kHealthLevel;
   return topic;
 }
 
@@ -96,6 +108,10 @@ std::optional<TelemetryTopic> parse_telemetry_topic(std::string_view topic) {
   if (count != 5 || levels[0] != kTopicRoot) return std::nullopt;
   TelemetryTopic out{std::string(levels[1]), std::string(levels[2]), std::string(levels[3]), std::string(levels[4])};
   if (out.sensor == kStateLevel) out.sensor.clear();
+  if (out.sensor == kHealthLevel) {
+    out.sensor.clear();
+    out.health = true;
+  }
   return out;
 }
 

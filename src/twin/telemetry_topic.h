@@ -1,9 +1,11 @@
 // The MQTT topic scheme of live telemetry (docs/twin.md, "Live mode"):
 //   officina/<plant>/<line>/<machine>/<sensor>   a sensor reading
 //   officina/<plant>/<line>/<machine>/state      a machine's status
+//   officina/<plant>/<line>/<machine>/health     a health estimate (predictive policy)
 // Names become topic levels through sanitize_topic_level, so a level never
 // holds '/', '+', '#', spaces or control characters, and a sensor called
-// "state" cannot be mistaken for the status topic. Pure functions; thread-safe.
+// "state" or "health" cannot be mistaken for the status or health topic.
+// Pure functions; thread-safe.
 #pragma once
 
 #include <optional>
@@ -14,11 +16,13 @@ namespace officina::twin {
 
 inline constexpr std::string_view kTopicRoot = "officina";
 inline constexpr std::string_view kStateLevel = "state";
+inline constexpr std::string_view kHealthLevel = "health";
 inline constexpr size_t kMaxTopicLevel = 128;  // bytes per level
 
 // Keeps ASCII letters, digits, '_', '-' and '.'; every other character (a
 // UTF-8 sequence counts as one) becomes '_'. Empty -> "_", "state" -> "state_"
-// (reserved for the status topic), and the result is cut to kMaxTopicLevel
+// and "health" -> "health_" (reserved for the status and health topics), and
+// the result is cut to kMaxTopicLevel
 // bytes. Idempotent: sanitizing a sanitized level changes nothing.
 std::string sanitize_topic_level(std::string_view name);
 
@@ -26,13 +30,18 @@ std::string sanitize_topic_level(std::string_view name);
 std::string telemetry_topic(std::string_view plant, std::string_view line, std::string_view machine,
                             std::string_view sensor = {});
 
+// officina/<plant>/<line>/<machine>/health (levels sanitized).
+std::string telemetry_health_topic(std::string_view plant, std::string_view line, std::string_view machine);
+
 // The filter that matches every topic of one plant ("officina/#" for all).
 std::string telemetry_filter(std::string_view plant = {});
 
-// A topic taken apart. sensor is empty for the status topic.
+// A topic taken apart. sensor is empty for the status and health topics.
 struct TelemetryTopic {
   std::string plant, line, machine, sensor;
-  bool is_state() const { return sensor.empty(); }
+  bool health = false;  // the health topic
+  bool is_state() const { return sensor.empty() && !health; }
+  bool is_health() const { return health; }
 };
 
 // nullopt unless the topic has exactly five non-empty levels under "officina",

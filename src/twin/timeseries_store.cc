@@ -10,7 +10,7 @@ namespace officina::twin {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr double kFar = 1e300;  // stands in for infinity in SQL bounds
 
 constexpr const char* kSchema = R"sql(
@@ -33,6 +33,20 @@ CREATE TABLE IF NOT EXISTS current_states(
   plant TEXT NOT NULL, line TEXT NOT NULL, machine TEXT NOT NULL, ts REAL NOT NULL, state TEXT NOT NULL,
   PRIMARY KEY(plant, line, machine));
 CREATE TABLE IF NOT EXISTS ingest_counters(name TEXT PRIMARY KEY, count INTEGER NOT NULL);
+)sql";
+
+// Version 2: health estimates of machines under the predictive policy.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS machine_health(
+  plant TEXT NOT NULL, line TEXT NOT NULL, machine TEXT NOT NULL, ts REAL NOT NULL,
+  health_index REAL NOT NULL, rul REAL NOT NULL, rul_lo REAL NOT NULL, rul_hi REAL NOT NULL,
+  UNIQUE(plant, line, machine, ts));
+CREATE INDEX IF NOT EXISTS machine_health_machine_ts ON machine_health(machine, ts);
+CREATE INDEX IF NOT EXISTS machine_health_ts ON machine_health(ts);
+CREATE TABLE IF NOT EXISTS latest_health(
+  plant TEXT NOT NULL, line TEXT NOT NULL, machine TEXT NOT NULL, ts REAL NOT NULL,
+  health_index REAL NOT NULL, rul REAL NOT NULL, rul_lo REAL NOT NULL, rul_hi REAL NOT NULL,
+  PRIMARY KEY(plant, line, machine));
 )sql";
 
 // Empty filter fields match anything.
@@ -97,7 +111,8 @@ MachineStatus status_of(const std::string& name) {
 }  // namespace
 
 struct TimeseriesStore::Statements {
-  std::unique_ptr<Statement> insert_reading, upsert_latest, insert_state, upsert_current, add_counter;
+  std::unique_ptr<Statement> insert_reading, upsert_latest, insert_state, upsert_current, insert_health, upsert_health,
+      add_counter;
 };
 
 TimeseriesStore::TimeseriesStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
@@ -148,8 +163,21 @@ Result<TimeseriesStore> TimeseriesStore::open(const std::string& path) {
   // WAL: readers (the CLI, the twin) never block the ingester, and a crash
   // leaves the last committed batch intact.
   OFFICINA_CHECK(exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", path, "enabling WAL"));
-  OFFICINA_CHECK(exec(db, kSchema, path, "creating the schema"));
-  if (found < kSchemaVersion) OFFICINA_CHECK(exec(db, "PRAGMA user_version = 1", path, "setting the schema version"));
+  if (found < kSchemaVersion) {
+    // A new file, or one an older officina wrote: create what is missing and
+    // stamp the version in one transaction, so a crash leaves the old version.
+    OFFICINA_CHECK(exec(db, "BEGIN IMMEDIATE", path, "starting the schema migration"));
+    auto migrate = [&]() -> Result<void> {
+      OFFICINA_CHECK(exec(db, kSchema, path, "creating the schema"));
+      OFFICINA_CHECK(exec(db, kSchemaV2, path, "adding the health tables (schema 2)"));
+      OFFICINA_CHECK(exec(db, "PRAGMA user_version = 2", path, "setting the schema version"));
+      return exec(db, "COMMIT", path, "committing the schema");
+    };
+    if (auto ok = migrate(); !ok) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return std::unexpected(ok.error());
+    }
+  }
   OFFICINA_CHECK(store.prepare());
   return store;
 }
@@ -169,6 +197,14 @@ Result<void> TimeseriesStore::prepare() {
       "INSERT INTO current_states(plant, line, machine, ts, state) VALUES(?1, ?2, ?3, ?4, ?5) "
       "ON CONFLICT(plant, line, machine) DO UPDATE SET ts = excluded.ts, state = excluded.state "
       "WHERE excluded.ts > current_states.ts", path_));
+  OFFICINA_TRY(s->insert_health, Statement::prepare(db_,
+      "INSERT OR IGNORE INTO machine_health(plant, line, machine, ts, health_index, rul, rul_lo, rul_hi) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", path_));
+  OFFICINA_TRY(s->upsert_health, Statement::prepare(db_,
+      "INSERT INTO latest_health(plant, line, machine, ts, health_index, rul, rul_lo, rul_hi) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+      "ON CONFLICT(plant, line, machine) DO UPDATE SET ts = excluded.ts, health_index = excluded.health_index, "
+      "rul = excluded.rul, rul_lo = excluded.rul_lo, rul_hi = excluded.rul_hi WHERE excluded.ts > latest_health.ts", path_));
   OFFICINA_TRY(s->add_counter, Statement::prepare(db_,
       "INSERT INTO ingest_counters(name, count) VALUES(?1, ?2) "
       "ON CONFLICT(name) DO UPDATE SET count = count + excluded.count", path_));
@@ -178,6 +214,12 @@ Result<void> TimeseriesStore::prepare() {
 
 Result<StoreWriteResult> TimeseriesStore::write(std::span<const Reading> readings, std::span<const StateChange> states,
                                                 const std::map<std::string, uint64_t>& counters) {
+  return write_batch(StoreBatch{readings, states, {}, counters});
+}
+
+Result<StoreWriteResult> TimeseriesStore::write_batch(const StoreBatch& batch) {
+  const std::span<const Reading> readings = batch.readings;
+  const std::span<const StateChange> states = batch.states;
   StoreWriteResult out;
   OFFICINA_CHECK(exec(db_, "BEGIN IMMEDIATE", path_, "starting a write"));
   auto body = [&]() -> Result<void> {
@@ -220,9 +262,30 @@ Result<StoreWriteResult> TimeseriesStore::write(std::span<const Reading> reading
         }
       }
     }
-    std::map<std::string, uint64_t> all = counters;
-    all["accepted"] += out.readings_added + out.states_added;
-    all["duplicate"] += out.readings_duplicate + out.states_duplicate;
+    for (const HealthUpdate& h : batch.health) {
+      for (Statement* st : {s.insert_health.get(), s.upsert_health.get()}) {
+        st->reset();
+        st->bind(1, h.plant);
+        st->bind(2, h.line);
+        st->bind(3, h.machine);
+        st->bind(4, h.ts);
+        st->bind(5, h.estimate.health_index);
+        st->bind(6, h.estimate.rul);
+        st->bind(7, h.estimate.rul_lo);
+        st->bind(8, h.estimate.rul_hi);
+        if (st->step() != SQLITE_DONE) return fail("{}: writing a health estimate: {}", path_, sqlite3_errmsg(db_));
+        if (st == s.insert_health.get()) {
+          if (sqlite3_changes(db_) == 0) {
+            ++out.health_duplicate;
+            break;
+          }
+          ++out.health_added;
+        }
+      }
+    }
+    std::map<std::string, uint64_t> all = batch.counters;
+    all["accepted"] += out.readings_added + out.states_added + out.health_added;
+    all["duplicate"] += out.readings_duplicate + out.states_duplicate + out.health_duplicate;
     for (const auto& [name, delta] : all) {
       if (delta == 0) continue;
       s.add_counter->reset();
@@ -242,7 +305,8 @@ Result<StoreWriteResult> TimeseriesStore::write(std::span<const Reading> reading
 Result<uint64_t> TimeseriesStore::delete_before(double cutoff) {
   uint64_t deleted = 0;
   OFFICINA_CHECK(exec(db_, "BEGIN IMMEDIATE", path_, "starting retention"));
-  for (const char* sql : {"DELETE FROM readings WHERE ts < ?1", "DELETE FROM machine_states WHERE ts < ?1"}) {
+  for (const char* sql : {"DELETE FROM readings WHERE ts < ?1", "DELETE FROM machine_states WHERE ts < ?1",
+                          "DELETE FROM machine_health WHERE ts < ?1"}) {
     auto st = Statement::prepare(db_, sql, path_);
     if (!st) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -353,6 +417,98 @@ Result<std::vector<StoredState>> TimeseriesStore::state_history(const TelemetryF
     out.push_back(StoredState{st->text(0), st->text(1), st->text(2), st->real(3), status_of(st->text(4))});
   }
   if (rc != SQLITE_DONE) return fail("{}: reading machine states: {}", path_, sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::vector<Reading>> TimeseriesStore::last_readings(const TelemetryFilter& where, const std::string& sensor,
+                                                            size_t n, double from, double to) const {
+  if (where.machine.empty() || sensor.empty()) return fail("last readings: a machine and a sensor are required");
+  OFFICINA_TRY(auto st, Statement::prepare(db_, fmt::format(
+      "SELECT plant, line, machine, sensor, ts, value, unit FROM readings "
+      "WHERE machine = ?3 AND sensor = ?4 AND ts >= ?5 AND ts <= ?6 AND {} ORDER BY ts DESC LIMIT ?7", kFilterSql), path_));
+  st->bind_filter(where);
+  st->bind(4, sensor);
+  st->bind(5, from);
+  st->bind(6, to);
+  st->bind_int(7, static_cast<int64_t>(std::min<size_t>(n, INT64_MAX)));
+  std::vector<Reading> out;
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    out.push_back(Reading{st->text(0), st->text(1), st->text(2), st->text(3), st->real(4), st->real(5), st->text(6)});
+  }
+  if (rc != SQLITE_DONE) return fail("{}: reading the last readings: {}", path_, sqlite3_errmsg(db_));
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Result<std::optional<StoredState>> TimeseriesStore::last_state_in(const TelemetryFilter& where,
+                                                                  std::span<const MachineStatus> states, double before) const {
+  if (states.empty()) return std::optional<StoredState>{};
+  std::string in;  // the names are fixed identifiers (machine_status_name), safe to inline
+  for (MachineStatus s : states) in += fmt::format("{}'{}'", in.empty() ? "" : ", ", machine_status_name(s));
+  OFFICINA_TRY(auto st, Statement::prepare(db_, fmt::format(
+      "SELECT plant, line, machine, ts, state FROM machine_states WHERE ts < ?4 AND state IN ({}) AND {} "
+      "ORDER BY ts DESC LIMIT 1", in, kFilterSql), path_));
+  st->bind_filter(where);
+  st->bind(4, before);
+  int rc = st->step();
+  if (rc == SQLITE_DONE) return std::optional<StoredState>{};
+  if (rc != SQLITE_ROW) return fail("{}: reading machine states: {}", path_, sqlite3_errmsg(db_));
+  return std::optional<StoredState>(StoredState{st->text(0), st->text(1), st->text(2), st->real(3), status_of(st->text(4))});
+}
+
+Result<std::optional<StoredState>> TimeseriesStore::first_state_after(const TelemetryFilter& where, double after) const {
+  OFFICINA_TRY(auto st, Statement::prepare(db_, fmt::format(
+      "SELECT plant, line, machine, ts, state FROM machine_states WHERE ts > ?4 AND {} ORDER BY ts LIMIT 1", kFilterSql), path_));
+  st->bind_filter(where);
+  st->bind(4, after);
+  int rc = st->step();
+  if (rc == SQLITE_DONE) return std::optional<StoredState>{};
+  if (rc != SQLITE_ROW) return fail("{}: reading machine states: {}", path_, sqlite3_errmsg(db_));
+  return std::optional<StoredState>(StoredState{st->text(0), st->text(1), st->text(2), st->real(3), status_of(st->text(4))});
+}
+
+namespace {
+
+Result<std::vector<HealthUpdate>> health_rows(Statement& st, sqlite3* db, const std::string& path) {
+  std::vector<HealthUpdate> out;
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) {
+    out.push_back(HealthUpdate{st.text(0), st.text(1), st.text(2), st.real(3),
+                               RulEstimate{st.real(4), st.real(5), st.real(6), st.real(7)}});
+  }
+  if (rc != SQLITE_DONE) return fail("{}: reading health estimates: {}", path, sqlite3_errmsg(db));
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<HealthUpdate>> TimeseriesStore::latest_health(const TelemetryFilter& where) const {
+  OFFICINA_TRY(auto st, Statement::prepare(db_, fmt::format(
+      "SELECT plant, line, machine, ts, health_index, rul, rul_lo, rul_hi FROM latest_health WHERE {} "
+      "ORDER BY plant, line, machine", kFilterSql), path_));
+  st->bind_filter(where);
+  return health_rows(*st, db_, path_);
+}
+
+Result<std::vector<HealthUpdate>> TimeseriesStore::health_history(const TelemetryFilter& where, double from, double to) const {
+  OFFICINA_TRY(auto st, Statement::prepare(db_, fmt::format(
+      "SELECT plant, line, machine, ts, health_index, rul, rul_lo, rul_hi FROM machine_health "
+      "WHERE ts >= ?4 AND ts <= ?5 AND {} ORDER BY ts, plant, line, machine", kFilterSql), path_));
+  st->bind_filter(where);
+  st->bind(4, from);
+  st->bind(5, to);
+  return health_rows(*st, db_, path_);
+}
+
+Result<std::vector<std::string>> TimeseriesStore::plants() const {
+  OFFICINA_TRY(auto st, Statement::prepare(db_,
+      "SELECT plant FROM latest_readings UNION SELECT plant FROM current_states UNION SELECT plant FROM latest_health "
+      "ORDER BY 1", path_));
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) out.push_back(st->text(0));
+  if (rc != SQLITE_DONE) return fail("{}: listing plants: {}", path_, sqlite3_errmsg(db_));
   return out;
 }
 

@@ -1,16 +1,21 @@
-// The telemetry time-series store: sensor readings and machine status
-// changes in one SQLite file (WAL mode), written by the ingester in batched
-// transactions and read by the twin, the CLI and the copilot.
+// The telemetry time-series store: sensor readings, machine status changes
+// and health estimates in one SQLite file (WAL mode), written by the ingester
+// in batched transactions and read by the twin, the CLI and the copilot.
 //   readings(plant, line, machine, sensor, ts, value, unit)   unique per (plant, line, machine, sensor, ts),
 //                                                               indexed on (machine, sensor, ts)
 //   latest_readings(...)    the newest reading per (plant, line, machine, sensor)
 //   machine_states(plant, line, machine, ts, state)           unique per (plant, line, machine, ts)
 //   current_states(...)     the newest status per machine
+//   machine_health(plant, line, machine, ts, health_index, rul, rul_lo, rul_hi)
+//                           unique per (plant, line, machine, ts); RUL in seconds
+//   latest_health(...)      the newest health estimate per machine
 //   ingest_counters(name, count)   accepted / duplicate / rejected-by-reason totals
 // A redelivered message (MQTT QoS 1 may deliver twice) hits the unique key and
 // is counted as a duplicate, never stored twice. Retention deletes history
-// older than a cutoff; latest_readings and current_states keep the last known
-// values. Timestamps are unix seconds (double).
+// older than a cutoff; latest_readings, current_states and latest_health keep
+// the last known values. Timestamps are unix seconds (double).
+// Schema versions (PRAGMA user_version): 1 readings and states, 2 adds the
+// health tables. open() migrates an older file in one transaction.
 // Errors: every function returns "STORE: what failed: sqlite message" on a
 // SQLite error (locked beyond the 5 s busy timeout, disk full, corrupt file).
 // Thread-safety: one TimeseriesStore per thread; many processes may read the
@@ -21,6 +26,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,6 +42,15 @@ namespace officina::twin {
 struct StoreWriteResult {
   uint64_t readings_added = 0, readings_duplicate = 0;
   uint64_t states_added = 0, states_duplicate = 0;
+  uint64_t health_added = 0, health_duplicate = 0;
+};
+
+// What one write_batch() stores together: counter increments are name -> delta.
+struct StoreBatch {
+  std::span<const Reading> readings;
+  std::span<const StateChange> states;
+  std::span<const HealthUpdate> health;
+  std::map<std::string, uint64_t> counters;
 };
 
 // Empty fields match anything.
@@ -90,7 +105,9 @@ class TimeseriesStore {
   // the unique keys ignore as "duplicate" in the same counters.
   Result<StoreWriteResult> write(std::span<const Reading> readings, std::span<const StateChange> states,
                                  const std::map<std::string, uint64_t>& counters = {});
-  // Deletes readings and status history with ts < cutoff; returns rows deleted.
+  // The same with health estimates: everything in one transaction.
+  Result<StoreWriteResult> write_batch(const StoreBatch& batch);
+  // Deletes readings, status and health history with ts < cutoff; returns rows deleted.
   Result<uint64_t> delete_before(double cutoff);
 
   // The newest reading per (plant, line, machine, sensor) matching the filter.
@@ -101,6 +118,22 @@ class TimeseriesStore {
   Result<std::vector<StoredState>> current_states(const TelemetryFilter& where = {}) const;
   // Status changes in [from, to], oldest first.
   Result<std::vector<StoredState>> state_history(const TelemetryFilter& where, double from, double to) const;
+  // The newest readings of one sensor of one machine (where.machine is
+  // required) with from <= ts <= to, at most n, oldest first.
+  Result<std::vector<Reading>> last_readings(const TelemetryFilter& where, const std::string& sensor, size_t n,
+                                             double from = -std::numeric_limits<double>::infinity(),
+                                             double to = std::numeric_limits<double>::infinity()) const;
+  // The newest status change with ts < before whose state is one of states.
+  Result<std::optional<StoredState>> last_state_in(const TelemetryFilter& where, std::span<const MachineStatus> states,
+                                                   double before = std::numeric_limits<double>::infinity()) const;
+  // The oldest status change with ts > after.
+  Result<std::optional<StoredState>> first_state_after(const TelemetryFilter& where, double after) const;
+  // The newest health estimate per machine matching the filter.
+  Result<std::vector<HealthUpdate>> latest_health(const TelemetryFilter& where = {}) const;
+  // Health estimates in [from, to], oldest first.
+  Result<std::vector<HealthUpdate>> health_history(const TelemetryFilter& where, double from, double to) const;
+  // The plants with any reading, status or health estimate, sorted.
+  Result<std::vector<std::string>> plants() const;
   // Totals written with write(): "accepted", "duplicate" and one per reject reason seen.
   Result<std::map<std::string, uint64_t>> counters() const;
   Result<uint64_t> reading_count(const TelemetryFilter& where = {}) const;
