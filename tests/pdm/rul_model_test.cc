@@ -37,14 +37,26 @@ double mean_of(const std::vector<double>& v) {
   return s / static_cast<double>(v.size());
 }
 
-TEST(RulModel, LearnsSyntheticDegradationDropsConstantSensorsAndCalibrates) {
+// 120 training units (seed 1) and 300 test units (seed 2) cut at random.
+struct TrainTest {
+  RunDataset train, test;
+  std::vector<double> truth;
+};
+
+TrainTest train_and_test() {
   FleetOptions fo;
   fo.units = 120;
-  RunDataset train = make_fleet(fo);
+  TrainTest t;
+  t.train = make_fleet(fo);
   fo.seed = 2;
   fo.units = 300;
-  RunDataset test = make_fleet(fo);
-  std::vector<double> truth = truncate_fleet(test, 3);
+  t.test = make_fleet(fo);
+  t.truth = truncate_fleet(t.test, 3);
+  return t;
+}
+
+TEST(RulModel, LearnsSyntheticDegradationDropsConstantSensorsAndCalibrates) {
+  auto [train, test, truth] = train_and_test();
   ThreadPool pool(2);
   RulTrainOptions o;
   RulTrainReport report;
@@ -59,13 +71,7 @@ TEST(RulModel, LearnsSyntheticDegradationDropsConstantSensorsAndCalibrates) {
 }
 
 TEST(RulModel, NeuralModelLearnsSyntheticDegradationAndCalibrates) {
-  FleetOptions fo;
-  fo.units = 120;
-  RunDataset train = make_fleet(fo);
-  fo.seed = 2;
-  fo.units = 300;
-  RunDataset test = make_fleet(fo);
-  std::vector<double> truth = truncate_fleet(test, 3);
+  auto [train, test, truth] = train_and_test();
   ThreadPool pool(2);
   RulTrainOptions o;
   o.family = RulFamily::kNeural;
