@@ -45,7 +45,6 @@
 #include "pdm/metrics.h"
 #include "pdm/rul_model.h"
 #include "pdm/run_reader.h"
-#include "tensor/gemm.h"
 #include "twin/plant_parser.h"
 #include "twin/random_streams.h"
 #include "twin/run_export.h"
@@ -143,7 +142,6 @@ int main(int argc, char** argv) {
   }
   const std::string load_before = officina::bench::load_average();
   officina::ThreadPool pool(2);
-  officina::set_gemm_threads(2);
   const uint64_t train_seed = 1, test_seed = 1001;
 
   twin::Plant demo = must(twin::load_plant(plant_path));

@@ -20,7 +20,6 @@
 #include "pdm/metrics.h"
 #include "pdm/rul_model.h"
 #include "pdm/run_reader.h"
-#include "tensor/gemm.h"
 
 namespace officina::cli {
 
@@ -84,7 +83,6 @@ Result<void> run_train(const PdmArgs& a) {
   if (a.epochs < 1 || a.epochs > 10000) return fail("--epochs must be 1 to 10000");
   OFFICINA_TRY(pdm::RunDataset data, load_data(a));
   ThreadPool pool(a.threads);
-  set_gemm_threads(a.threads);  // the neural model's matrix products
   pdm::RulTrainReport report;
   auto start = std::chrono::steady_clock::now();
   OFFICINA_TRY(pdm::RulModel model, pdm::RulModel::train(data, o, pool, &report));

@@ -291,6 +291,10 @@ Result<SequenceNet> SequenceNet::train(const SequenceRows& data, const std::vect
   for (uint32_t r : train) var += data.w[r] * (data.y[r] - mean) * (data.y[r] - mean);
   const double scale = std::sqrt(var / wsum) > 1e-9 ? std::sqrt(var / wsum) : 1.0;
   SequenceNet net = initial(data.window, data.channels, data.scalars, options, mean, scale);
+  // The products are small (a batch of 64 windows: at most a few thousand
+  // rows by 24 to 120): one thread. With OpenBLAS's threads the synthetic
+  // fleet test took 10x longer on two busy cores.
+  GemmThreadsScope one_thread(1);
 
   const Layout l = net.layout();
   std::vector<float> grad(l.total, 0.0f);

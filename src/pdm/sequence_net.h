@@ -20,7 +20,8 @@
 //
 // Thread-safety: predict() is const, keeps no state and uses its own loops,
 // so it is safe to call concurrently (the twin's replications do); train()
-// and loss_and_gradient() use the shared GEMM, one thread at a time.
+// and loss_and_gradient() use the shared GEMM, one thread at a time (train()
+// sets OpenBLAS to one thread while it runs: its products are small).
 #pragma once
 
 #include <cstddef>

@@ -36,4 +36,6 @@ void set_gemm_threads(int threads) {
   openblas_set_num_threads(threads > 0 ? threads : 1);
 }
 
+int gemm_threads() { return openblas_get_num_threads(); }
+
 }  // namespace officina

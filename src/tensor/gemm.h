@@ -22,5 +22,20 @@ void gemm_f32_reference(Transpose trans_a, Transpose trans_b, int64_t m, int64_t
 
 // Threads OpenBLAS uses (<= 0: all cores).
 void set_gemm_threads(int threads);
+int gemm_threads();
+
+// Sets the GEMM's threads for a scope and restores the previous count: for
+// work made of many small products (tens of rows), where waking OpenBLAS's
+// threads costs more than they give.
+class GemmThreadsScope {
+ public:
+  explicit GemmThreadsScope(int threads) : previous_(gemm_threads()) { set_gemm_threads(threads); }
+  ~GemmThreadsScope() { set_gemm_threads(previous_); }
+  GemmThreadsScope(const GemmThreadsScope&) = delete;
+  GemmThreadsScope& operator=(const GemmThreadsScope&) = delete;
+
+ private:
+  int previous_;
+};
 
 }  // namespace officina
