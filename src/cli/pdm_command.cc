@@ -88,9 +88,14 @@ Result<void> run_train(const PdmArgs& a) {
   OFFICINA_TRY(pdm::RulModel model, pdm::RulModel::train(data, o, pool, &report));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   OFFICINA_CHECK(model.save(a.out));
-  std::printf("trained %s on %zu units (%zu rows, %zu features, %d regime(s)); %zu units held out for the intervals\n",
-              a.model.c_str(), report.train_units, report.rows, report.features, report.regimes,
-              report.calibration_units);
+  if (family == pdm::RulFamily::kNeural) {
+    std::printf("trained nn on %zu units (%zu windows of %zu cycles, %d regime(s)); %zu units held out for the intervals\n",
+                report.train_units, report.nn_rows, a.window, report.regimes, report.calibration_units);
+  } else {
+    std::printf("trained %s on %zu units (%zu rows, %zu features, %d regime(s)); %zu units held out for the intervals\n",
+                a.model.c_str(), report.train_units, report.rows, report.features, report.regimes,
+                report.calibration_units);
+  }
   std::printf("sensors kept: %s\n", join(model.sensor_names(), ", ").c_str());
   if (!report.dropped_sensors.empty()) std::printf("sensors dropped (constant): %s\n", join(report.dropped_sensors, ", ").c_str());
   for (size_t m = 0; m < report.members.size(); ++m) {
@@ -98,7 +103,9 @@ Result<void> run_train(const PdmArgs& a) {
     std::printf("member %zu: %d trees, train RMSE %.2f, validation RMSE %.2f\n", m + 1, i.rounds, i.train_rmse,
                 i.validation_rmse);
   }
-  if (!report.nets.empty()) std::printf("networks: %zu rows, window %zu cycles\n", report.nn_rows, a.window);
+  if (family == pdm::RulFamily::kEnsemble) {
+    std::printf("networks: %zu windows of %zu cycles\n", report.nn_rows, a.window);
+  }
   for (size_t m = 0; m < report.nets.size(); ++m) {
     const pdm::SequenceTrainInfo& i = report.nets[m];
     std::printf("network %zu: %d epochs (best %d), train RMSE %.2f, validation RMSE %.2f\n", m + 1, i.epochs,

@@ -89,7 +89,7 @@ TEST_F(PdmCli, NeuralModelTrainsPredictsAndEvaluates) {
                             p("nn"));
   ASSERT_EQ(train.code, 0) << train.err;
   EXPECT_NE(train.out.find("network 1: "), std::string::npos) << train.out;
-  EXPECT_NE(train.out.find("window 20 cycles"), std::string::npos) << train.out;
+  EXPECT_NE(train.out.find("windows of 20 cycles"), std::string::npos) << train.out;
   auto manifest = read_json_file(dir_.path("nn/manifest.json"));
   ASSERT_TRUE(manifest);
   EXPECT_EQ((*manifest)["family"], "nn");
