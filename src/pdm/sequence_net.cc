@@ -387,8 +387,8 @@ Result<SequenceNet> SequenceNet::from_json(const Json& json, std::string_view wh
   }
   constexpr size_t kMaxSize = 4096;
   if (net.window_ == 0 || net.window_ > 1000 || net.channels_ == 0 || net.channels_ > kMaxSize || net.scalars_ > kMaxSize ||
-      net.filters_ == 0 || net.filters_ > kMaxSize || net.kernel_ == 0 || net.hidden_ == 0 || net.hidden_ > kMaxSize ||
-      net.window_ < 2 * net.kernel_ - 1) {
+      net.filters_ == 0 || net.filters_ > kMaxSize || net.kernel_ == 0 || net.kernel_ > net.window_ || net.hidden_ == 0 ||
+      net.hidden_ > kMaxSize || net.window_ < 2 * net.kernel_ - 1) {
     return fail("{}: neural network: sizes out of range", where);
   }
   if (net.params_.size() != net.layout().total) {

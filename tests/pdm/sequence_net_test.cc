@@ -124,6 +124,9 @@ TEST(SequenceNet, RefusesBadSizesAndBrokenJson) {
   Json huge = good;
   huge["filters"] = 1u << 30;
   EXPECT_FALSE(SequenceNet::from_json(huge, "m.json"));
+  Json kernel = good;
+  kernel["kernel"] = 1ull << 63;  // 2K - 1 would wrap around
+  EXPECT_FALSE(SequenceNet::from_json(kernel, "m.json"));
   Json nan = good;
   nan["y_scale"] = -1;
   EXPECT_FALSE(SequenceNet::from_json(nan, "m.json"));
