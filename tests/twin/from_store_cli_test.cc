@@ -82,19 +82,22 @@ TEST(FromStoreCli, SimulatePrintsAndUsesTheStateReadFromTheStore) {
   EXPECT_TRUE(json.contains("baseline"));
 }
 
+// The demo oven's vibration at 4.5 mm/s for ten readings (wear 0.68, just
+// under the 4.6 mm/s condition threshold); no other machine in the store.
+void write_worn_oven(const std::string& db) {
+  TimeseriesStore store = open_store(db);
+  std::vector<Reading> readings;
+  for (int i = 0; i < 10; ++i) {
+    readings.push_back(Reading{"Imballaggi_Emiliani_-_linea_telai", "telai", "forno-verniciatura", "vibrazione_rms",
+                               test_support::kAnchor + 600 * i, 4.5, "mm/s"});
+  }
+  ASSERT_TRUE(store.write(readings, {}));
+}
+
 TEST(FromStoreCli, AWornOvenIsMaintainedWithinTheFirstDay) {
   test::TempDir dir;
   const std::string db = dir.path("worn.db");
-  {
-    // Vibration 4.5 mm/s (wear 0.68, just under the 4.6 mm/s condition threshold).
-    TimeseriesStore store = open_store(db);
-    std::vector<Reading> readings;
-    for (int i = 0; i < 10; ++i) {
-      readings.push_back(Reading{"Imballaggi_Emiliani_-_linea_telai", "telai", "forno-verniciatura", "vibrazione_rms",
-                                 test_support::kAnchor + 600 * i, 4.5, "mm/s"});
-    }
-    ASSERT_TRUE(store.write(readings, {}));
-  }
+  write_worn_oven(db);
   const std::string common = "twin simulate " + q(demo_plant()) + " --horizon 1d -n 3 --seed 1 --json ";
   test::Outcome as_new = test::run_officina(common + q(dir.path("new.json")));
   ASSERT_EQ(as_new.code, 0) << as_new.err;
@@ -116,15 +119,7 @@ TEST(FromStoreCli, AWornOvenIsMaintainedWithinTheFirstDay) {
 TEST(FromStoreCli, PlanForecastsFromTheWornState) {
   test::TempDir dir;
   const std::string db = dir.path("worn.db");
-  {
-    TimeseriesStore store = open_store(db);
-    std::vector<Reading> readings;
-    for (int i = 0; i < 10; ++i) {
-      readings.push_back(Reading{"Imballaggi_Emiliani_-_linea_telai", "telai", "forno-verniciatura", "vibrazione_rms",
-                                 test_support::kAnchor + 600 * i, 4.5, "mm/s"});
-    }
-    ASSERT_TRUE(store.write(readings, {}));
-  }
+  write_worn_oven(db);
   const std::string common = "twin plan " + q(demo_plant()) + " --horizon 2d -n 2 --pilot 2 --paths 200 --seed 1 --json ";
   test::Outcome as_new = test::run_officina(common + q(dir.path("new.json")));
   ASSERT_EQ(as_new.code, 0) << as_new.err;
