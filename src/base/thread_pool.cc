@@ -1,8 +1,43 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace officina {
+
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Spins until done() or kSpinMicros have passed; true if done().
+template <class Done>
+bool spin_until(Done done) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::microseconds(ThreadPool::kSpinMicros);
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (Clock::now() >= deadline) return done();
+    // Lets a thread that shares this core run (more threads than cores, or
+    // another process): the one we wait for may be it.
+    std::this_thread::yield();
+  }
+}
+
+}  // namespace
 
 int ThreadPool::default_threads() {
   unsigned n = std::thread::hardware_concurrency();
@@ -15,32 +50,32 @@ ThreadPool::ThreadPool(int threads) {
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard lock(mutex_);
-    stop_ = true;
-  }
-  start_cv_.notify_all();
+  stop_.store(true, std::memory_order_seq_cst);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  generation_.notify_all();
   for (auto& w : workers_) w.join();
 }
 
 void ThreadPool::worker_loop(int thread) {
-  uint64_t seen = 0;
+  // Not a load: a run() may bump the counter before this thread starts.
+  uint32_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int)>* job;
-    int64_t tasks;
-    {
-      std::unique_lock lock(mutex_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      tasks = job_tasks_;
+    if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
+      // Dekker with run(): run() bumps generation_ then reads sleepers_; we
+      // raise sleepers_ then wait on generation_ (which rechecks it), so
+      // either run() sees a sleeper and notifies, or the wait returns.
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      while (generation_.load(std::memory_order_seq_cst) == seen) generation_.wait(seen, std::memory_order_seq_cst);
+      sleepers_.fetch_sub(1, std::memory_order_seq_cst);
     }
+    seen = generation_.load(std::memory_order_acquire);
+    if (stop_.load(std::memory_order_acquire)) return;
+    const auto* job = job_;
+    const int64_t tasks = job_tasks_;
     for (int64_t i = thread; i < tasks; i += size()) (*job)(i, thread);
-    {
-      std::lock_guard lock(mutex_);
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
+    if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        caller_sleeping_.load(std::memory_order_seq_cst) != 0)
+      pending_.notify_one();
   }
 }
 
@@ -50,17 +85,19 @@ void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn)
     for (int64_t i = 0; i < tasks; ++i) fn(i, 0);
     return;
   }
-  {
-    std::lock_guard lock(mutex_);
-    job_ = &fn;
-    job_tasks_ = tasks;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
-  }
-  start_cv_.notify_all();
+  job_ = &fn;
+  job_tasks_ = tasks;
+  pending_.store(static_cast<int32_t>(workers_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) != 0) generation_.notify_all();
   for (int64_t i = 0; i < tasks; i += size()) fn(i, 0);
-  std::unique_lock lock(mutex_);
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
+    caller_sleeping_.store(1, std::memory_order_seq_cst);
+    for (int32_t left = pending_.load(std::memory_order_seq_cst); left != 0;
+         left = pending_.load(std::memory_order_seq_cst))
+      pending_.wait(left, std::memory_order_seq_cst);
+    caller_sleeping_.store(0, std::memory_order_relaxed);
+  }
   job_ = nullptr;
 }
 

@@ -1,4 +1,6 @@
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <fstream>
 #include <numeric>
 
@@ -31,6 +33,39 @@ TEST(ThreadPool, RunsEveryTaskOnce) {
       });
       EXPECT_EQ(sum.load(), n * (n - 1) / 2);
     }
+  }
+}
+
+// The pool hands jobs over by spinning, then sleeping: a job must reach every
+// worker whether it is posted before the workers start, while they spin, or
+// after they went to sleep; more threads than cores must not deadlock.
+TEST(ThreadPool, HandsOffJobsAtEveryPhase) {
+  for (int threads : {2, 3, 8}) {
+    for (int round = 0; round < 20; ++round) {
+      ThreadPool pool(threads);  // first job right after the workers are created
+      std::atomic<int64_t> sum = 0;
+      pool.run(threads * 2, [&](int64_t i, int) { sum += i + 1; });
+      EXPECT_EQ(sum.load(), threads * 2 * (threads * 2 + 1) / 2);
+    }
+    ThreadPool pool(threads);
+    int64_t expected = 0;
+    std::atomic<int64_t> sum = 0;
+    for (int job = 0; job < 2000; ++job) {  // back to back: the workers are spinning
+      pool.run(threads, [&](int64_t i, int) { sum += i; });
+      expected += threads * (threads - 1) / 2;
+    }
+    for (int job = 0; job < 3; ++job) {  // after the spin time: the workers sleep
+      std::this_thread::sleep_for(std::chrono::microseconds(4 * ThreadPool::kSpinMicros));
+      pool.run(threads, [&](int64_t i, int) { sum += i; });
+      expected += threads * (threads - 1) / 2;
+    }
+    // A slow task makes the caller outlast its spin and sleep until it ends.
+    pool.run(threads, [&](int64_t i, int) {
+      if (i == threads - 1) std::this_thread::sleep_for(std::chrono::microseconds(3 * ThreadPool::kSpinMicros));
+      sum += i;
+    });
+    expected += threads * (threads - 1) / 2;
+    EXPECT_EQ(sum.load(), expected) << threads << " threads";
   }
 }
 
