@@ -30,7 +30,9 @@
 
 #include <hwy/highway.h>
 
+#include <algorithm>
 #include <cassert>
+#include <cstddef>
 #include <cstring>
 
 #include "tensor/blocks.h"
@@ -398,6 +400,156 @@ HWY_INLINE void TileQ6_K(const std::byte* w, const ActRow* x, int64_t cols, floa
   for (int c = 0; c < C; ++c) out[c] = sum[c];
 }
 
+#if HWY_TARGET == HWY_AVX3_DL
+// ---- Q8_0 and Q4_0 on VNNI: register tiles of R weight rows by C x rows ----
+//
+// vpdpbusd sums four unsigned-by-signed byte products into an int32 lane
+// without saturating, so the weights are made unsigned instead of moving
+// their signs onto x: u = w + off (Q8_0: w ^ 0x80, off 128; Q4_0: the nibble
+// itself, off 8), and the lane starts at -off * (its four x values), which
+// makes it exactly sum (u - off) * x = sum w * x. The correction is one
+// vpdpbusd per x block, shared by the R weight rows, and the weight decode
+// is shared by the C x rows.
+// Block scales dw * dx are formed eight blocks at a time (the eight f16 dw of
+// a row gathered in one instruction) and broadcast from memory; each (row,
+// x row) pair has one float accumulator that takes fma(float(p_b), dw_b *
+// dx_b) block after block. Every tile shape runs that same sequence per pair,
+// so the bits do not depend on R, C or the neighbours.
+
+struct UnsignedQ8_0 {
+  static constexpr int kOffset = 128;
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
+  HWY_INLINE static __m256i Quants(const uint8_t* blk) {
+    return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2)),
+                            _mm256_set1_epi8(static_cast<char>(0x80)));
+  }
+};
+
+struct UnsignedQ4_0 {
+  static constexpr int kOffset = 8;
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
+  HWY_INLINE static __m256i Quants(const uint8_t* blk) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+    const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+  }
+};
+static_assert(offsetof(BlockQ8_0, qs) == 2 && offsetof(BlockQ4_0, qs) == 2);
+
+HWY_INLINE __m256i Vnni(__m256i acc, __m256i a_unsigned, __m256i b_signed) {
+  asm("%{evex%} vpdpbusd %[b], %[a], %[acc]" : [acc] "+v"(acc) : [a] "v"(a_unsigned), [b] "v"(b_signed));
+  return acc;
+}
+
+// The f16 scales of blocks b .. b + 7 of a row.
+template <class Q>
+HWY_INLINE __m256 Scales8(const uint8_t* row, int64_t b) {
+  constexpr int k = static_cast<int>(Q::kBlockBytes);
+  const __m256i offsets = _mm256_setr_epi32(0, k, 2 * k, 3 * k, 4 * k, 5 * k, 6 * k, 7 * k);
+  // Four bytes from each block's start: the f16 scale and the first quants.
+  const __m256i words = _mm256_i32gather_epi32(reinterpret_cast<const int*>(row + b * k), offsets, 1);
+  return _mm256_cvtph_ps(_mm256_cvtepi32_epi16(words));
+}
+
+HWY_INLINE float SumLanes(__m256 v) {
+  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 h = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
+// One block b of the tile: acc[r][c] += float(sum of w * x) * scale[r][c].
+template <int R, int C, class Q>
+HWY_INLINE void VnniBlock(const uint8_t* const* rows, const ActRow* x, int64_t b, const float (*scale)[C][8],
+                          int k, __m256 (*acc)[C]) {
+  const __m256i offset = _mm256_set1_epi8(static_cast<char>(Q::kOffset));
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i xq[C], start[C];
+#pragma GCC unroll 4
+  for (int c = 0; c < C; ++c) {
+    xq[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[c].qs + 32 * b));
+    start[c] = _mm256_sub_epi32(zero, Vnni(zero, offset, xq[c]));
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    const __m256i u = Q::Quants(rows[r] + b * Q::kBlockBytes);
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) {
+      const __m256i p = Vnni(start[c], u, xq[c]);
+      acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(scale[r][c][k]), acc[r][c]);
+    }
+  }
+}
+
+template <int R, int C, class Q>
+HWY_NOINLINE void TileVnni(const std::byte* const* w, const ActRow* x, int64_t cols, float* out) {
+  const int64_t blocks = cols / 32;
+  const uint8_t* rows[R];
+  for (int r = 0; r < R; ++r) rows[r] = reinterpret_cast<const uint8_t*>(w[r]);
+  __m256 acc[R][C];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+  // scale[r][c][k] = dw * dx of block g + k.
+  alignas(32) float scale[R][C][8];
+  constexpr int64_t kGroupBytes = 8 * Q::kBlockBytes;
+  int64_t g = 0;
+  for (; g + 8 <= blocks; g += 8) {
+    if constexpr (C == 1) {
+      // Decoding (one x row) streams the weights from memory, R rows at
+      // once: fetch two groups ahead (past the row's end these are harmless
+      // hints). Larger tiles reuse weights already in cache.
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int64_t byte = 0; byte < kGroupBytes; byte += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(rows[r] + (g + 16) * Q::kBlockBytes + byte), _MM_HINT_T0);
+    }
+    __m256 dx[C];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; ++c) dx[c] = _mm256_loadu_ps(x[c].d + g);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 dw = Scales8<Q>(rows[r], g);
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) _mm256_store_ps(scale[r][c], _mm256_mul_ps(dw, dx[c]));
+    }
+#pragma GCC unroll 2
+    for (int k = 0; k < 8; ++k) VnniBlock<R, C, Q>(rows, x, g + k, scale, k, acc);
+  }
+  for (; g < blocks; ++g) {  // the last blocks of a row that is not a multiple of 256
+    for (int r = 0; r < R; ++r) {
+      const float dw = LoadHalf(rows[r] + g * Q::kBlockBytes);
+      for (int c = 0; c < C; ++c) scale[r][c][0] = dw * x[c].d[g];
+    }
+    VnniBlock<R, C, Q>(rows, x, g, scale, 0, acc);
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) out[r * C + c] = SumLanes(acc[r][c]);
+}
+
+template <int R, class Q>
+HWY_INLINE void TileVnniRows(const std::byte* const* w, const ActRow* x, int x_rows, int64_t cols, float* out) {
+  switch (x_rows) {
+    case 4: return TileVnni<R, 4, Q>(w, x, cols, out);
+    case 3: return TileVnni<R, 3, Q>(w, x, cols, out);
+    case 2: return TileVnni<R, 2, Q>(w, x, cols, out);
+    default: return TileVnni<R, 1, Q>(w, x, cols, out);
+  }
+}
+
+template <class Q>
+HWY_INLINE void TileVnniAny(const std::byte* const* w, int w_rows, const ActRow* x, int x_rows, int64_t cols,
+                            float* out) {
+  switch (w_rows) {
+    case 4: return TileVnniRows<4, Q>(w, x, x_rows, cols, out);
+    case 3: return TileVnniRows<3, Q>(w, x, x_rows, cols, out);
+    case 2: return TileVnniRows<2, Q>(w, x, x_rows, cols, out);
+    default: return TileVnniRows<1, Q>(w, x, x_rows, cols, out);
+  }
+}
+#endif  // HWY_AVX3_DL
+
 template <int C>
 void Tile(DType type, const std::byte* w, const ActRow* x, int64_t cols, float* out) {
   switch (type) {
@@ -413,6 +565,10 @@ void Tile(DType type, const std::byte* w, const ActRow* x, int64_t cols, float* 
 }
 
 void IntDotTile(DType type, const std::byte* w, const ActRow* x, int x_rows, int64_t cols, float* out) {
+#if HWY_TARGET == HWY_AVX3_DL
+  if (type == DType::Q8_0) return TileVnniAny<UnsignedQ8_0>(&w, 1, x, x_rows, cols, out);
+  if (type == DType::Q4_0) return TileVnniAny<UnsignedQ4_0>(&w, 1, x, x_rows, cols, out);
+#endif
   // Every tile sums each x row in the same order as Tile<1>: the bits do not
   // depend on how rows are grouped (the server's batches rely on it).
   switch (x_rows) {
@@ -424,10 +580,25 @@ void IntDotTile(DType type, const std::byte* w, const ActRow* x, int x_rows, int
   }
 }
 
+
+void IntDotTileRows(DType type, const std::byte* const* w, int w_rows, const ActRow* x, int x_rows, int64_t cols,
+                    float* out) {
+#if HWY_TARGET == HWY_AVX3_DL
+  if (type == DType::Q8_0) return TileVnniAny<UnsignedQ8_0>(w, w_rows, x, x_rows, cols, out);
+  if (type == DType::Q4_0) return TileVnniAny<UnsignedQ4_0>(w, w_rows, x, x_rows, cols, out);
+#endif
+  for (int r = 0; r < w_rows; ++r) IntDotTile(type, w[r], x, x_rows, cols, out + r * x_rows);
+}
+
 #else  // scalar or emulated target (or not x86): the reference
 
 void IntDotTile(DType type, const std::byte* w, const ActRow* x, int x_rows, int64_t cols, float* out) {
   for (int c = 0; c < x_rows; ++c) out[c] = int_dot_reference(type, w, x[c], cols);
+}
+
+void IntDotTileRows(DType type, const std::byte* const* w, int w_rows, const ActRow* x, int x_rows, int64_t cols,
+                    float* out) {
+  for (int r = 0; r < w_rows; ++r) IntDotTile(type, w[r], x, x_rows, cols, out + r * x_rows);
 }
 
 #endif
@@ -438,10 +609,15 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace officina {
 HWY_EXPORT(IntDotTile);
+HWY_EXPORT(IntDotTileRows);
 
 namespace kernels {
 void int_dot_tile(DType type, const std::byte* w, const ActRow* x, int x_rows, int64_t cols, float* out) {
   HWY_DYNAMIC_DISPATCH(IntDotTile)(type, w, x, x_rows, cols, out);
+}
+void int_dot_tile_rows(DType type, const std::byte* const* w, int w_rows, const ActRow* x, int x_rows, int64_t cols,
+                       float* out) {
+  HWY_DYNAMIC_DISPATCH(IntDotTileRows)(type, w, w_rows, x, x_rows, cols, out);
 }
 }  // namespace kernels
 

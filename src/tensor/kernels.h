@@ -40,6 +40,10 @@ void quantize_act_q8k(const float* x, int64_t cols, int8_t* qs, float* d, int16_
 // out[c] = int_dot(type, w, x[c], cols) for c < x_rows; each output has the
 // same bits whatever x_rows is (four rows share each decoded weight block).
 void int_dot_tile(DType type, const std::byte* w, const ActRow* x, int x_rows, int64_t cols, float* out);
+// out[r * x_rows + c] = int_dot(type, w[r], x[c], cols) for r < w_rows <= 4,
+// c < x_rows <= 4: a register tile, with the same bits as int_dot_tile.
+void int_dot_tile_rows(DType type, const std::byte* const* w, int w_rows, const ActRow* x, int x_rows, int64_t cols,
+                       float* out);
 
 // ---- ops_kernels.cc ----
 void axpy(float a, const float* x, float* y, int64_t n);

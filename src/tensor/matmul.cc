@@ -98,10 +98,14 @@ void matmul_int(const TensorView& w, const float* x, float* y, int64_t n, Thread
       const int group = static_cast<int>(std::min<int64_t>(4, n - i));
       ActRow xs[4];
       for (int j = 0; j < group; ++j) xs[j] = acts.row(i + j);
-      for (int64_t r = r0; r < r1; ++r) {
-        float out[4];
-        kernels::int_dot_tile(w.dtype, w.row(r), xs, group, cols, out);
-        for (int j = 0; j < group; ++j) y[(i + j) * rows + r] = out[j];
+      for (int64_t r = r0; r < r1; r += 4) {
+        const int w_rows = static_cast<int>(std::min<int64_t>(4, r1 - r));
+        const std::byte* ws[4];
+        for (int k = 0; k < w_rows; ++k) ws[k] = w.row(r + k);
+        float out[16];
+        kernels::int_dot_tile_rows(w.dtype, ws, w_rows, xs, group, cols, out);
+        for (int k = 0; k < w_rows; ++k)
+          for (int j = 0; j < group; ++j) y[(i + j) * rows + r + k] = out[k * group + j];
       }
     }
   });
