@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "base/aligned_allocator.h"
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "model/kv_cache.h"
@@ -65,7 +66,8 @@ class Transformer {
   const Model& model_;
   ThreadPool& pool_;
   // Scratch, resized per batch and reused.
-  std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, out_;
+  // Cache-line aligned: the matmul kernels stream whole rows of these.
+  AlignedVector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, out_;
   std::vector<std::vector<float>> scores_;  // per thread, one context row
   std::vector<const LoraAdapter*> adapters_;
   std::vector<float> lora_t_;                // [rows, rank] A·x

@@ -24,6 +24,7 @@ float dot_bf16(const uint16_t* w, const float* x, int64_t n);
 // Prefill tiles: out[4*r + j] = dot(w[r], x[j]) for r < 2 (or 1), j < 4.
 // Both tiles sum every output in the same order (not dot_f32's order).
 void dot_f32_tile_2x4(const float* const w[2], const float* const x[4], int64_t n, float out[8]);
+void dot_f32_tile_4x4(const float* const w[4], const float* const x[4], int64_t n, float out[16]);
 void dot_f32_tile_1x4(const float* w, const float* const x[4], int64_t n, float out[4]);
 void f16_to_f32(const uint16_t* src, float* dst, int64_t n);
 void bf16_to_f32(const uint16_t* src, float* dst, int64_t n);

@@ -24,6 +24,7 @@
 #include <cassert>
 #include <vector>
 
+#include "base/aligned_allocator.h"
 #include "tensor/int_dot.h"
 #include "tensor/kernels.h"
 #include "tensor/quantize.h"
@@ -40,17 +41,21 @@ void matmul_rows_batched(const TensorView& w, const float* x, float* y, int64_t 
   const int64_t rows = w.rows();
   const int64_t cols = w.cols();
   const int64_t count = r1 - r0;
-  thread_local std::vector<float> scratch;
+  // The task's rows as F32 in a per-thread scratch whose rows start on
+  // 64-byte lines (F32 rows too: GGUF aligns tensors to 32 bytes only, and
+  // 64-byte loads that straddle two lines cost twice). Rows are padded to a
+  // whole line.
+  thread_local AlignedVector<float> scratch;
+  const int64_t stride = (cols + 15) / 16 * 16;
+  scratch.resize(static_cast<size_t>(count * stride));
   const float* wrows[kRowsPerTask];
-  if (w.dtype == DType::F32) {
-    for (int64_t r = 0; r < count; ++r) wrows[r] = reinterpret_cast<const float*>(w.row(r0 + r));
-  } else {
-    scratch.resize(static_cast<size_t>(count * cols));
-    for (int64_t r = 0; r < count; ++r) {
-      float* dst = scratch.data() + r * cols;
+  for (int64_t r = 0; r < count; ++r) {
+    float* dst = scratch.data() + r * stride;
+    if (w.dtype == DType::F32)
+      std::copy_n(reinterpret_cast<const float*>(w.row(r0 + r)), cols, dst);
+    else
       dequantize_row(w.dtype, w.row(r0 + r), dst, cols);
-      wrows[r] = dst;
-    }
+    wrows[r] = dst;
   }
   // x groups outermost: a group of four x rows stays in cache while every
   // weight row of the task passes over it, two at a time. A last group of
@@ -60,6 +65,13 @@ void matmul_rows_batched(const TensorView& w, const float* x, float* y, int64_t 
     for (int64_t j = 0; j < 4; ++j) xs[j] = x + std::min(i + j, n - 1) * cols;
     const int64_t valid = std::min<int64_t>(4, n - i);
     int64_t r = 0;
+    for (; r + 4 <= count; r += 4) {
+      const float* ws[4] = {wrows[r], wrows[r + 1], wrows[r + 2], wrows[r + 3]};
+      float out[16];
+      kernels::dot_f32_tile_4x4(ws, xs, cols, out);
+      for (int64_t k = 0; k < 4; ++k)
+        for (int64_t j = 0; j < valid; ++j) y[(i + j) * rows + r0 + r + k] = out[4 * k + j];
+    }
     for (; r + 2 <= count; r += 2) {
       const float* ws[2] = {wrows[r], wrows[r + 1]};
       float out[8];

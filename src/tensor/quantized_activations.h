@@ -29,6 +29,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/aligned_allocator.h"
 #include "base/thread_pool.h"
 #include "tensor/dtype.h"
 
@@ -83,7 +84,7 @@ class QuantizedActivations {
   ActFormat format_ = ActFormat::kQ8;
   int64_t rows_ = 0;
   int64_t cols_ = 0;
-  std::vector<int8_t> qs_;
+  AlignedVector<int8_t> qs_;  // rows on whole lines when cols % 64 == 0
   std::vector<float> d_;
   std::vector<int16_t> sums_;
 };
