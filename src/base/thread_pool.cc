@@ -4,6 +4,11 @@
 #include <chrono>
 #include <thread>
 
+#include <linux/futex.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -20,10 +25,48 @@ inline void cpu_relax() {
 #endif
 }
 
+// Futex wait and wake on a 32-bit atomic, without the C++ library's
+// std::atomic::wait, which first calls sched_yield a dozen times: on a
+// shared core each yield hands the rest of the time slice to another
+// process.
+template <class T>
+void futex_wait(std::atomic<T>& word, T expected) {
+  static_assert(sizeof(std::atomic<T>) == sizeof(uint32_t));
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, static_cast<uint32_t>(expected), nullptr,
+          nullptr, 0);
+}
+template <class T>
+void futex_wake(std::atomic<T>& word, int count) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
+}
+
+// Whether this thread should spin before it sleeps. Spinning only pays
+// while each thread has a core to itself: when the cores are shared (more
+// threads than cores, a compiler or another test beside us), a spinning
+// thread is preempted like any busy one, is then off its core for a whole
+// time slice when the next job comes, and a 10 ms token becomes hundreds.
+// A preemption (an involuntary context switch, getrusage) turns spinning
+// off for the next kQuietMillis; a sleeping thread woken by the futex gets
+// its core back at once.
+bool may_spin() {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kQuiet = std::chrono::milliseconds(50);
+  thread_local long last_switches = -1;
+  thread_local Clock::time_point quiet_until{};
+  rusage usage{};
+  if (getrusage(RUSAGE_THREAD, &usage) != 0) return false;
+  const auto now = Clock::now();
+  if (last_switches >= 0 && usage.ru_nivcsw != last_switches) quiet_until = now + kQuiet;
+  last_switches = usage.ru_nivcsw;
+  return now >= quiet_until;
+}
+
 // Spins until done() or kSpinMicros have passed; true if done().
 template <class Done>
 bool spin_until(Done done) {
   using Clock = std::chrono::steady_clock;
+  if (done()) return true;
+  if (!may_spin()) return false;
   const auto deadline = Clock::now() + std::chrono::microseconds(ThreadPool::kSpinMicros);
   for (;;) {
     for (int i = 0; i < 64; ++i) {
@@ -31,9 +74,6 @@ bool spin_until(Done done) {
       cpu_relax();
     }
     if (Clock::now() >= deadline) return done();
-    // Lets a thread that shares this core run (more threads than cores, or
-    // another process): the one we wait for may be it.
-    std::this_thread::yield();
   }
 }
 
@@ -52,7 +92,7 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   stop_.store(true, std::memory_order_seq_cst);
   generation_.fetch_add(1, std::memory_order_seq_cst);
-  generation_.notify_all();
+  futex_wake(generation_, INT32_MAX);
   for (auto& w : workers_) w.join();
 }
 
@@ -65,7 +105,7 @@ void ThreadPool::worker_loop(int thread) {
       // raise sleepers_ then wait on generation_ (which rechecks it), so
       // either run() sees a sleeper and notifies, or the wait returns.
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
-      while (generation_.load(std::memory_order_seq_cst) == seen) generation_.wait(seen, std::memory_order_seq_cst);
+      while (generation_.load(std::memory_order_seq_cst) == seen) futex_wait(generation_, seen);
       sleepers_.fetch_sub(1, std::memory_order_seq_cst);
     }
     seen = generation_.load(std::memory_order_acquire);
@@ -75,7 +115,7 @@ void ThreadPool::worker_loop(int thread) {
     for (int64_t i = thread; i < tasks; i += size()) (*job)(i, thread);
     if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
         caller_sleeping_.load(std::memory_order_seq_cst) != 0)
-      pending_.notify_one();
+      futex_wake(pending_, 1);
   }
 }
 
@@ -89,13 +129,13 @@ void ThreadPool::run(int64_t tasks, const std::function<void(int64_t, int)>& fn)
   job_tasks_ = tasks;
   pending_.store(static_cast<int32_t>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_seq_cst);
-  if (sleepers_.load(std::memory_order_seq_cst) != 0) generation_.notify_all();
+  if (sleepers_.load(std::memory_order_seq_cst) != 0) futex_wake(generation_, INT32_MAX);
   for (int64_t i = 0; i < tasks; i += size()) fn(i, 0);
   if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
     caller_sleeping_.store(1, std::memory_order_seq_cst);
     for (int32_t left = pending_.load(std::memory_order_seq_cst); left != 0;
          left = pending_.load(std::memory_order_seq_cst))
-      pending_.wait(left, std::memory_order_seq_cst);
+      futex_wait(pending_, left);
     caller_sleeping_.store(0, std::memory_order_relaxed);
   }
   job_ = nullptr;

@@ -4,13 +4,14 @@
 // every task is done. The calling thread works as thread 0.
 //
 // Hand-off: a forward pass calls run() about a hundred times per token, tens
-// of microseconds apart, so waking sleeping threads through a condition
-// variable each time (a futex call and a scheduler wake-up, 10-50 us in a
-// VM) would cost as much as the work. Instead a worker that finished a job
-// spins on the job counter for up to kSpinMicros before it sleeps (futex
-// wait on the counter), and run() spins for its workers to finish before it
-// sleeps. run() only makes the wake-up system call when a worker is asleep;
-// an idle pool sleeps after kSpinMicros, so it costs no CPU.
+// of microseconds apart, so waking sleeping threads through the kernel each
+// time (a futex call and a scheduler wake-up, 10-50 us in a VM) would cost
+// as much as the work. Instead a worker that finished a job spins on the job
+// counter for up to kSpinMicros before it sleeps (futex wait on the
+// counter), and run() spins for its workers to finish before it sleeps.
+// run() only makes the wake-up system call when a worker is asleep. A
+// thread that was preempted lately does not spin (see may_spin in the .cc):
+// on shared cores spinning costs whole time slices.
 // Thread-safety: run() may be called from one thread at a time.
 #pragma once
 
@@ -41,7 +42,7 @@ class ThreadPool {
   static int default_threads();
 
   // How long an idle thread spins before it sleeps.
-  static constexpr int64_t kSpinMicros = 500;
+  static constexpr int64_t kSpinMicros = 200;
 
  private:
   void worker_loop(int thread);

@@ -166,6 +166,15 @@ Result<LoraAdapter> load_gguf_adapter(const std::string& path, const ModelConfig
   return out;
 }
 
+namespace {
+void fill_b_transposed(LoraPair& p) {
+  p.b_t.resize(p.b.size());
+  for (int64_t o = 0; o < p.out_features; ++o)
+    for (int64_t r = 0; r < p.rank; ++r)
+      p.b_t[static_cast<size_t>(r * p.out_features + o)] = p.b[static_cast<size_t>(o * p.rank + r)];
+}
+}  // namespace
+
 Result<LoraAdapter> LoraAdapter::load(const std::string& path, const ModelConfig& config, float multiplier) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return fail("{}: no such adapter (a PEFT directory, adapter_model.safetensors or a GGUF LoRA)", path);
@@ -179,9 +188,12 @@ Result<LoraAdapter> LoraAdapter::load(const std::string& path, const ModelConfig
   }
   Result<LoraAdapter> adapter = gguf ? load_gguf_adapter(path, config) : load_peft_adapter(path, config);
   if (!adapter) return adapter;
-  for (const auto& layer : adapter->layers_)
-    for (const auto& pair : layer)
-      if (pair) adapter->rank_ = std::max(adapter->rank_, pair->rank);
+  for (auto& layer : adapter->layers_)
+    for (auto& pair : layer)
+      if (pair) {
+        adapter->rank_ = std::max(adapter->rank_, pair->rank);
+        fill_b_transposed(*pair);
+      }
   adapter->scale_ *= multiplier;
   return adapter;
 }
@@ -220,6 +232,7 @@ LoraAdapter LoraAdapter::stack(std::vector<LoraAdapter> parts) {
         offset += p.rank;
       }
       out.rank_ = std::max(out.rank_, merged.rank);
+      fill_b_transposed(merged);
       out.layers_[l][t] = std::move(merged);
     }
   }

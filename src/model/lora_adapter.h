@@ -38,6 +38,10 @@ struct LoraPair {
   int64_t out_features = 0;
   std::vector<float> a;  // [rank, in_features]
   std::vector<float> b;  // [out_features, rank]
+  // b transposed, [rank, out_features], for inference: B·t as rank row
+  // updates over the outputs. Filled by LoraAdapter::load and stack; empty in
+  // pairs made elsewhere (training), where apply_lora falls back to b.
+  std::vector<float> b_t;
 };
 
 class LoraAdapter {

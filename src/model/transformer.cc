@@ -137,28 +137,39 @@ Result<int64_t> Transformer::run_blocks(std::span<const BatchRow> batch, KvCache
 
 void Transformer::apply_lora(std::span<const BatchRow> batch, int64_t layer, LoraTarget target, const float* x,
                              int64_t in, float* y, int64_t out) {
-  for (size_t a = 0; a < adapters_.size(); ++a) {
-    const LoraPair* pair = adapters_[a]->find(layer, target);
+  // Every row with an adapter that has this pair, whatever the adapter: one
+  // job over all of them (a batch of a few rows per adapter still fills the
+  // pool). A row's result depends only on the row and its adapter.
+  lora_items_.clear();
+  int64_t max_rank = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const int32_t a = batch[i].adapter;
+    if (a < 0) continue;
+    const LoraPair* pair = adapters_[static_cast<size_t>(a)]->find(layer, target);
     if (!pair) continue;
-    lora_rows_.clear();
-    for (size_t i = 0; i < batch.size(); ++i)
-      if (batch[i].adapter == static_cast<int32_t>(a)) lora_rows_.push_back(static_cast<int64_t>(i));
-    if (lora_rows_.empty()) continue;
-    const int64_t rank = pair->rank;
-    const float scale = adapters_[a]->scale();
-    lora_t_.resize(lora_rows_.size() * static_cast<size_t>(rank));
-    auto one_row = [&](int64_t j) {
-      const int64_t i = lora_rows_[static_cast<size_t>(j)];
-      float* t = &lora_t_[static_cast<size_t>(j * rank)];
-      for (int64_t k = 0; k < rank; ++k) t[k] = scale * dot_f32(&pair->a[k * in], x + i * in, in);
-      float* yi = y + i * out;
-      for (int64_t o = 0; o < out; ++o) yi[o] += dot_f32(&pair->b[o * rank], t, rank);
-    };
-    const int64_t rows = static_cast<int64_t>(lora_rows_.size());
-    if (rows >= 4) pool_.run(rows, [&](int64_t j, int) { one_row(j); });
-    else
-      for (int64_t j = 0; j < rows; ++j) one_row(j);
+    lora_items_.push_back({static_cast<int64_t>(i), pair, adapters_[static_cast<size_t>(a)]->scale()});
+    max_rank = std::max(max_rank, pair->rank);
   }
+  if (lora_items_.empty()) return;
+  lora_t_.resize(lora_items_.size() * static_cast<size_t>(max_rank));
+  auto one_row = [&](int64_t j) {
+    const LoraItem& item = lora_items_[static_cast<size_t>(j)];
+    const LoraPair& pair = *item.pair;
+    const int64_t rank = pair.rank;
+    float* t = &lora_t_[static_cast<size_t>(j * max_rank)];
+    const float* xi = x + item.row * in;
+    for (int64_t k = 0; k < rank; ++k) t[k] = item.scale * dot_f32(&pair.a[k * in], xi, in);
+    float* yi = y + item.row * out;
+    if (!pair.b_t.empty()) {
+      for (int64_t k = 0; k < rank; ++k) axpy(t[k], &pair.b_t[k * out], yi, out);
+    } else {
+      for (int64_t o = 0; o < out; ++o) yi[o] += dot_f32(&pair.b[o * rank], t, rank);
+    }
+  };
+  const int64_t rows = static_cast<int64_t>(lora_items_.size());
+  if (rows >= 2) pool_.run(rows, [&](int64_t j, int) { one_row(j); });
+  else
+    one_row(0);
 }
 
 void Transformer::attention(std::span<const BatchRow> batch, int64_t layer, KvCache& cache) {

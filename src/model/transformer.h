@@ -71,7 +71,12 @@ class Transformer {
   std::vector<std::vector<float>> scores_;  // per thread, one context row
   std::vector<const LoraAdapter*> adapters_;
   std::vector<float> lora_t_;                // [rows, rank] A·x
-  std::vector<int64_t> lora_rows_;
+  struct LoraItem {
+    int64_t row;
+    const LoraPair* pair;
+    float scale;
+  };
+  std::vector<LoraItem> lora_items_;  // the rows one apply_lora call updates
 };
 
 }  // namespace officina
