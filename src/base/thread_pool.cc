@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include <linux/futex.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -40,25 +40,36 @@ void futex_wake(std::atomic<T>& word, int count) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
 }
 
-// Whether this thread should spin before it sleeps. Spinning only pays
-// while each thread has a core to itself: when the cores are shared (more
-// threads than cores, a compiler or another test beside us), a spinning
+// Whether threads should spin before they sleep. Spinning only pays while
+// each runnable thread has a core to itself: when the cores are shared (a
+// compiler or another test beside us, more threads than cores), a spinning
 // thread is preempted like any busy one, is then off its core for a whole
-// time slice when the next job comes, and a 10 ms token becomes hundreds.
-// A preemption (an involuntary context switch, getrusage) turns spinning
-// off for the next kQuietMillis; a sleeping thread woken by the futex gets
-// its core back at once.
+// time slice when the next job comes, and a 10 ms token becomes hundreds;
+// a sleeping thread woken by the futex gets a core back at once. Every
+// 10 ms one thread reads the number of runnable threads of the machine
+// (/proc/loadavg, ours included) and compares it with the cores.
 bool may_spin() {
-  using Clock = std::chrono::steady_clock;
-  constexpr auto kQuiet = std::chrono::milliseconds(50);
-  thread_local long last_switches = -1;
-  thread_local Clock::time_point quiet_until{};
-  rusage usage{};
-  if (getrusage(RUSAGE_THREAD, &usage) != 0) return false;
-  const auto now = Clock::now();
-  if (last_switches >= 0 && usage.ru_nivcsw != last_switches) quiet_until = now + kQuiet;
-  last_switches = usage.ru_nivcsw;
-  return now >= quiet_until;
+  static std::atomic<int64_t> next_check{0};
+  static std::atomic<bool> shared{false};
+  static const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t due = next_check.load(std::memory_order_relaxed);
+  if (now >= due && next_check.compare_exchange_strong(due, now + 10000, std::memory_order_relaxed)) {
+    char text[128] = {};
+    long running = 0;
+    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+      const size_t got = std::fread(text, 1, sizeof text - 1, f);
+      std::fclose(f);
+      text[got] = '\0';
+      // "0.20 0.18 0.12 3/345 1234": the fourth field is running/total.
+      double a, b, c;
+      if (std::sscanf(text, "%lf %lf %lf %ld/", &a, &b, &c, &running) != 4) running = 0;
+    }
+    shared.store(running > cores, std::memory_order_relaxed);
+  }
+  return !shared.load(std::memory_order_relaxed);
 }
 
 // Spins until done() or kSpinMicros have passed; true if done().

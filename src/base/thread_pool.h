@@ -9,9 +9,9 @@
 // as much as the work. Instead a worker that finished a job spins on the job
 // counter for up to kSpinMicros before it sleeps (futex wait on the
 // counter), and run() spins for its workers to finish before it sleeps.
-// run() only makes the wake-up system call when a worker is asleep. A
-// thread that was preempted lately does not spin (see may_spin in the .cc):
-// on shared cores spinning costs whole time slices.
+// run() only makes the wake-up system call when a worker is asleep. While
+// the machine has more runnable threads than cores nobody spins (see
+// may_spin in the .cc): on shared cores spinning costs whole time slices.
 // Thread-safety: run() may be called from one thread at a time.
 #pragma once
 
