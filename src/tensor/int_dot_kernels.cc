@@ -429,9 +429,10 @@ struct UnsignedQ4_0 {
   static constexpr int kOffset = 8;
   static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
   HWY_INLINE static __m256i Quants(const uint8_t* blk) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
-    const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+    // The 16 bytes in both halves (a load, no shuffle), the upper half
+    // shifted down by a nibble: low nibbles are values 0..15, high 16..31.
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2)));
+    return _mm256_and_si256(_mm256_srlv_epi64(both, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0F));
   }
 };
 static_assert(offsetof(BlockQ8_0, qs) == 2 && offsetof(BlockQ4_0, qs) == 2);
