@@ -161,7 +161,16 @@ void matmul(const TensorView& w, const float* x, float* y, int64_t n, ThreadPool
   if (n == 1) {
     pool.run(tasks, [&](int64_t task, int) {
       const int64_t r1 = std::min(rows, (task + 1) * kRowsPerTask);
-      for (int64_t r = task * kRowsPerTask; r < r1; ++r) y[r] = dot_row(w.dtype, w.row(r), x, w.cols());
+      const int64_t row_bytes = static_cast<int64_t>(dtype_row_bytes(w.dtype, w.cols()));
+      for (int64_t r = task * kRowsPerTask; r < r1; ++r) {
+        // Decoding streams the weights from memory: ask for the row after
+        // next while this one is summed.
+        if (r + 2 < rows) {
+          const char* ahead = reinterpret_cast<const char*>(w.row(r + 2));
+          for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(ahead + b);
+        }
+        y[r] = dot_row(w.dtype, w.row(r), x, w.cols());
+      }
     });
     return;
   }
