@@ -248,5 +248,45 @@ TEST(IntDot, Q8_0ExtremeValueIsExact) {
   });
 }
 
+
+// The register tiles of several weight rows (int_dot_tile_rows, VNNI for
+// Q8_0 / Q4_0) give each (weight row, x row) the bits of the single dot, for
+// every tile shape, on row lengths with and without a partial group of
+// eight blocks (96 = 3 blocks, 352 = 8 + 3, 1024 = 4 x 8).
+TEST(IntDot, RowTilesGiveTheSingleDotBits) {
+  for (DType type : kIntTypes) {
+    SCOPED_TRACE(dtype_name(type));
+    for (int64_t cols : {96, 352, 1024}) {
+      if (!dtype_row_ok(type, cols)) continue;
+      SCOPED_TRACE(cols);
+      std::vector<std::vector<std::byte>> rows;
+      for (uint32_t r = 0; r < 4; ++r) rows.push_back(random_row(type, cols, 40 + r));
+      QuantizedActivations acts;
+      const auto x = awkward_floats(4 * cols, 41);
+      acts.quantize_reference(*act_format_for(type), x.data(), 4, cols);
+      for_each_simd_target([&] {
+        for (int w_rows = 1; w_rows <= 4; ++w_rows)
+          for (int x_rows = 1; x_rows <= 4; ++x_rows) {
+            const std::byte* ws[4];
+            ActRow xs[4];
+            for (int r = 0; r < w_rows; ++r) ws[r] = rows[static_cast<size_t>(r)].data();
+            for (int c = 0; c < x_rows; ++c) xs[c] = acts.row(c);
+            float out[16];
+            kernels::int_dot_tile_rows(type, ws, w_rows, xs, x_rows, cols, out);
+            for (int r = 0; r < w_rows; ++r)
+              for (int c = 0; c < x_rows; ++c) {
+                const float single = int_dot(type, ws[r], xs[c], cols);
+                EXPECT_EQ(std::bit_cast<uint32_t>(out[r * x_rows + c]), std::bit_cast<uint32_t>(single))
+                    << w_rows << "x" << x_rows << " tile, row " << r << ", x row " << c;
+                // And the reference, within the summation-order tolerance.
+                EXPECT_NEAR(single, int_dot_reference(type, ws[r], xs[c], cols),
+                            1e-5 * (std::fabs(single) + 1.0));
+              }
+          }
+      });
+    }
+  }
+}
+
 }  // namespace
 }  // namespace officina

@@ -280,5 +280,29 @@ TEST(Matmul, HigherRankWeightsUseAllRows) {
   for (int r = 0; r < 6; ++r) EXPECT_NEAR(y[r], want[r], 1e-4);
 }
 
+
+// One weight row on more threads than rows, and batches around a tile of
+// four: matmul still equals its references.
+TEST(Matmul, OneRowOnMoreThreadsThanRows) {
+  ThreadPool pool(3);
+  for (DType type : kAllTypes) {
+    SCOPED_TRACE(dtype_name(type));
+    const int64_t cols = 256;
+    const Matrix w = random_matrix(type, 1, cols, 51);
+    for (int64_t n : {1, 3, 4, 5}) {
+      const auto x = random_floats(n * cols, 52);
+      std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n), -1.0f);
+      matmul_int_reference(w.view, x.data(), want.data(), n);
+      matmul(w.view, x.data(), got.data(), n, pool);
+      for (int64_t i = 0; i < n; ++i) {
+        if (has_int_dot(type))
+          expect_int_close(type, got[i], want[i], w.view.row(0), x.data() + i * cols, cols);
+        else
+          EXPECT_NEAR(got[i], want[i], tolerance(type, w.view.row(0), x.data() + i * cols, cols)) << "n=" << n;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace officina
