@@ -39,8 +39,8 @@ struct LoraPair {
   std::vector<float> a;  // [rank, in_features]
   std::vector<float> b;  // [out_features, rank]
   // b transposed, [rank, out_features], for inference: B·t as rank row
-  // updates over the outputs. Filled by LoraAdapter::load and stack; empty in
-  // pairs made elsewhere (training), where apply_lora falls back to b.
+  // updates over the outputs. Filled by LoraAdapter::load and stack (the
+  // adapters the Transformer applies); training's pairs leave it empty.
   std::vector<float> b_t;
 };
 

@@ -1,6 +1,7 @@
 #include "model/transformer.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <unordered_map>
 
@@ -160,11 +161,8 @@ void Transformer::apply_lora(std::span<const BatchRow> batch, int64_t layer, Lor
     const float* xi = x + item.row * in;
     for (int64_t k = 0; k < rank; ++k) t[k] = item.scale * dot_f32(&pair.a[k * in], xi, in);
     float* yi = y + item.row * out;
-    if (!pair.b_t.empty()) {
-      for (int64_t k = 0; k < rank; ++k) axpy(t[k], &pair.b_t[k * out], yi, out);
-    } else {
-      for (int64_t o = 0; o < out; ++o) yi[o] += dot_f32(&pair.b[o * rank], t, rank);
-    }
+    assert(static_cast<int64_t>(pair.b_t.size()) == rank * out);
+    for (int64_t k = 0; k < rank; ++k) axpy(t[k], &pair.b_t[k * out], yi, out);
   };
   const int64_t rows = static_cast<int64_t>(lora_items_.size());
   if (rows >= 2) pool_.run(rows, [&](int64_t j, int) { one_row(j); });
