@@ -8,13 +8,15 @@
 // signed activation bytes, summing each group of four adjacent products into
 // an int32 lane (so a lane never mixes two sub-blocks):
 //   AVX3_DL  vpdpbusd (AVX-512 VNNI; Highway 1.0.3 has no op for it, so it is
-//            written as inline asm, EVEX-encoded)
+//            written as inline asm, EVEX-encoded): Q8_0 and Q4_0 go to the
+//            register tiles below (TileVnni), K-quants use pmaddubsw too
 //   AVX3, AVX2, SSE4  pmaddubsw + pmaddwd (x86 intrinsics on the raw vectors)
 //   SSSE3    the portable form: widen to int16 (even / odd bytes) and
 //            ReorderWidenMulAccumulate, which is pmaddwd on x86 (pairs of
 //            adjacent lanes); kept on this target so the tests cover it
 //   scalar   the reference code (int_dot_reference.cc)
-// Signed weights (Q8_0, Q4_0 after its offset) use |w| and sign(w) * x.
+// Signed weights (Q8_0, Q4_0 after its offset) use |w| and sign(w) * x,
+// except in TileVnni, which makes them unsigned instead.
 // Products fit: |w| <= 128, |x| <= 127, so a pmaddubsw pair sum is at most
 // 32512; K-quant weights are unsigned (Q4_K 0..15, Q6_K 0..63) and their
 // offsets (Q4_K mins, Q6_K's 32) are applied with the activation sums.
@@ -119,12 +121,9 @@ HWY_INLINE V32 WidenedProducts(V32 acc, VB a, VS b) {
 #endif
 
 // acc + the sums of a[4i..4i+3] * b[4i..4i+3] (a unsigned, b signed) in lane i.
+// (Not used on AVX3_DL: Q8_0 and Q4_0 take TileVnni there.)
 HWY_INLINE V32 DotAcc(V32 acc, VB a, VS b) {
-#if HWY_TARGET == HWY_AVX3_DL
-  auto r = acc.raw;
-  asm("%{evex%} vpdpbusd %[b], %[a], %[acc]" : [acc] "+v"(r) : [a] "v"(a.raw), [b] "v"(b.raw));
-  return V32{r};
-#elif HWY_TARGET == HWY_SSSE3
+#if HWY_TARGET == HWY_SSSE3
   return WidenedProducts(acc, a, b);
 #elif HWY_TARGET <= HWY_AVX2
   return hn::Add(acc, V32{_mm256_madd_epi16(_mm256_maddubs_epi16(a.raw, b.raw), _mm256_set1_epi16(1))});
@@ -555,8 +554,13 @@ HWY_INLINE void TileVnniAny(const std::byte* const* w, int w_rows, const ActRow*
 template <int C>
 void Tile(DType type, const std::byte* w, const ActRow* x, int64_t cols, float* out) {
   switch (type) {
+#if HWY_TARGET == HWY_AVX3_DL
+    case DType::Q8_0: return TileVnniRows<1, UnsignedQ8_0>(&w, x, C, cols, out);
+    case DType::Q4_0: return TileVnniRows<1, UnsignedQ4_0>(&w, x, C, cols, out);
+#else
     case DType::Q8_0: return TileBlocks32<C, DecodeQ8_0>(w, x, cols, out);
     case DType::Q4_0: return TileBlocks32<C, DecodeQ4_0>(w, x, cols, out);
+#endif
     case DType::Q4_K: return TileQ4_K<C>(w, x, cols, out);
     case DType::Q6_K: return TileQ6_K<C>(w, x, cols, out);
     case DType::F32:
@@ -567,10 +571,6 @@ void Tile(DType type, const std::byte* w, const ActRow* x, int64_t cols, float* 
 }
 
 void IntDotTile(DType type, const std::byte* w, const ActRow* x, int x_rows, int64_t cols, float* out) {
-#if HWY_TARGET == HWY_AVX3_DL
-  if (type == DType::Q8_0) return TileVnniAny<UnsignedQ8_0>(&w, 1, x, x_rows, cols, out);
-  if (type == DType::Q4_0) return TileVnniAny<UnsignedQ4_0>(&w, 1, x, x_rows, cols, out);
-#endif
   // Every tile sums each x row in the same order as Tile<1>: the bits do not
   // depend on how rows are grouped (the server's batches rely on it).
   switch (x_rows) {
